@@ -1,0 +1,44 @@
+# Two commands on a fresh machine:  make course  (site + assignment release)  and  make test.
+# Each creates or updates .venv from pyproject.toml first; a second run reuses it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# The offline CIFAR-10 copy beside the project, unless COURSE_DATA_DIR says otherwise.
+SHARED_DATA := $(wildcard $(abspath ..)/shared/data/cifar10)
+ifneq ($(SHARED_DATA),)
+export COURSE_DATA_DIR ?= $(SHARED_DATA)
+endif
+ifneq ($(PROFILE),)
+export COURSE_PROFILE := $(PROFILE)
+endif
+
+.PHONY: course release site test test-all bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+course: release site                     ## build the assignment release and the site
+
+release: $(STAMP)                        ## assignments/ from solutions/ (nbgrader generate_assignment)
+	$(BIN)/course release
+
+site: $(STAMP)                           ## book/_build/html, chapters executed in the active profile
+	$(BIN)/python -m course_utils.site build
+
+test: $(STAMP)                           ## the suite CI runs (smoke profile)
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP)                       ## also the slow suites (cpu-profile timings)
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+bench: $(STAMP)                          ## benchmarks table (not pass/fail)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf book/_build gradebook.db submitted autograded feedback

@@ -1,0 +1,138 @@
+"""One short training loop (``fit``) and one ``evaluate``, with a history you can plot."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from .config import get_device
+
+
+@dataclass
+class History:
+    """Per-epoch results of :func:`fit`."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)   # seconds, training only
+    images_per_s: list[float] = field(default_factory=list)  # training throughput
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def wall_time(self) -> float:
+        return sum(self.epoch_time)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if not self.epochs:
+            return "History(no epochs)"
+        val = f", val acc {self.val_acc[-1]:.1%}" if self.val_acc else ""
+        return (f"History({self.epochs} epochs, train acc {self.train_acc[-1]:.1%}{val}, "
+                f"{self.wall_time:.1f} s, {sum(self.images_per_s) / self.epochs:.0f} img/s)")
+
+
+def _to(batch, device):
+    x, y = batch
+    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, device=None, loss_fn=None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` over ``loader`` (eval mode, no gradients)."""
+    device = torch.device(device or get_device())
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    was_training = model.training
+    model.to(device).eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    for batch in loader:
+        x, y = _to(batch, device)
+        logits = model(x)
+        total_loss += loss_fn(logits, y).item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += len(y)
+    model.train(was_training)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and true labels (on the CPU) for every example of ``loader``."""
+    device = torch.device(device or get_device())
+    model.to(device).eval()
+    preds, labels = [], []
+    for batch in loader:
+        x, y = _to(batch, device)
+        preds.append(model(x).argmax(1).cpu())
+        labels.append(y.cpu())
+    return torch.cat(preds), torch.cat(labels)
+
+
+def default_optimizer(model: nn.Module, lr: float = 0.05, weight_decay: float = 5e-4):
+    """SGD with Nesterov momentum over the parameters that require gradients."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+
+
+def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimizer=None,
+        scheduler: str | None = "onecycle", loss_fn=None, device=None, quiet: bool = False,
+        label_smoothing: float = 0.0) -> History:
+    """Train ``model`` for ``epochs`` and return its :class:`History`.
+
+    ``optimizer`` defaults to :func:`default_optimizer`. ``scheduler='onecycle'`` wraps it in a
+    one-cycle learning-rate schedule peaking at each group's ``lr``; ``None`` keeps ``lr`` fixed.
+    """
+    device = torch.device(device or get_device())
+    model.to(device)
+    optimizer = optimizer or default_optimizer(model)
+    loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    sched = None
+    if scheduler == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+            total_steps=max(1, epochs * len(train_loader)), pct_start=0.25)
+    history = History()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        start = time.perf_counter()
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=quiet, leave=False)
+        for batch in bar:
+            x, y = _to(batch, device)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if sched is not None:
+                sched.step()
+            # Accumulate on the device: an .item() per step would stall a GPU.
+            total_loss += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            seen += len(y)
+        elapsed = time.perf_counter() - start
+        history.train_loss.append(total_loss.item() / seen)
+        history.train_acc.append(correct.item() / seen)
+        history.epoch_time.append(elapsed)
+        history.images_per_s.append(seen / elapsed)
+        line = (f"epoch {epoch}/{epochs}  train loss {history.train_loss[-1]:.3f} "
+                f"acc {history.train_acc[-1]:.1%}")
+        if val_loader is not None:
+            val_loss, val_acc = evaluate(model, val_loader, device, loss_fn)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            line += f"  val loss {val_loss:.3f} acc {val_acc:.1%}"
+        if not quiet:
+            print(f"{line}  ({elapsed:.1f} s, {seen / elapsed:.0f} img/s)")
+    return history
