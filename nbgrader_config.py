@@ -26,3 +26,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 _TIMEOUTS = {"smoke": 120, "cpu": 300, "full": 900}
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT")
                         or _TIMEOUTS.get(os.environ.get("COURSE_PROFILE", "cpu"), 300))
+
+# Feedback shows each check's message and points, never the hidden tests' code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "course_utils.feedback.HideHiddenTests",
+]

@@ -1,0 +1,90 @@
+"""The grading pipeline end to end on a tiny assignment: release, submit, autograde, feedback."""
+import html
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import roundtrip
+from course_utils.feedback import strip_hidden
+
+AID = "a0_toy"
+HIDDEN_LINE = "assert square(3) == 9, 'square(3): expected 9. Hint: multiply, do not add.'"
+
+
+def _cell(kind, source, grade_id, **meta):
+    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, "task": False,
+                                 "grade": False, "solution": False, "locked": False, **meta}
+    return cell
+
+
+def toy_source() -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[
+        _cell("code", "import os\nprint('ready')", "setup", locked=True),
+        _cell("code", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", "square", solution=True),
+        _cell("code", "assert square(2) == 4\n### BEGIN HIDDEN TESTS\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
+              "test_square", grade=True, locked=True, points=2),
+        _cell("markdown", "Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "written_why",
+              solution=True, grade=True, points=1),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toy")
+    solutions = tmp / "src"
+    (solutions / AID).mkdir(parents=True)
+    nbformat.write(toy_source(), solutions / AID / f"{AID}.ipynb")
+    course = roundtrip.new_course(tmp / "course", [AID], solutions=solutions)
+    release = course / "assignments"
+    make = lambda **kw: roundtrip.make_submission(AID, release=release, solutions=solutions, **kw)
+    subs = {
+        "reference": roundtrip.execute_as_student(make(), tmp / "w" / "reference", AID),
+        "blank": roundtrip.write_unexecuted(make(blank=True), tmp / "w" / "blank", AID),
+        "adds": roundtrip.execute_as_student(make(cells={"square": "def square(x):\n    return x + x"}),
+                                             tmp / "w" / "adds", AID),
+    }
+    return roundtrip.grade_cohort(AID, subs, course)
+
+
+def test_release_has_stub_not_solution(cohort):
+    text = (cohort.course / "assignments" / AID / f"{AID}.ipynb").read_text()
+    assert "return x * x" not in text and "BEGIN SOLUTION" not in text
+    assert "raise NotImplementedError()" in text
+    assert "square(3)" not in text  # hidden test removed from the release
+
+
+def test_reference_gets_full_marks(cohort):
+    assert cohort.scores["reference"] == cohort.max_scores == {"test_square": 2.0}
+
+
+def test_blank_release_gets_zero(cohort):
+    assert cohort.total("blank") == 0
+
+
+def test_wrong_answer_loses_exactly_the_hidden_check(cohort):
+    assert cohort.lost("adds") == {"test_square"}
+
+
+def visible_text(html_page: str) -> str:
+    """What a reader sees: tags (syntax highlighting spans included) removed, entities decoded."""
+    body = re.sub(r"<(style|script)\b.*?</\1>", "", html_page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+def test_feedback_keeps_message_but_hides_hidden_test_code(cohort):
+    text = visible_text(cohort.feedback("adds"))
+    assert "multiply, do not add" in text          # the check's message reaches the student
+    assert "square(3) == 9" not in text
+    assert "hidden tests" in text
+    assert "Traceback" not in text
+
+
+def test_strip_hidden_replaces_each_block():
+    src = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2\n"
+    out = strip_hidden(src)
+    assert "secret" not in out and "a = 1" in out and "b = 2" in out
