@@ -46,7 +46,7 @@ def show_images(images: torch.Tensor, labels=None, preds=None, classes=CLASSES, 
         ax.axis("off")
         if i >= len(shown):
             continue
-        ax.imshow(shown[i], interpolation="nearest")
+        ax.imshow(shown[i].numpy(), interpolation="nearest")
         if labels is not None:
             text, color = classes[int(labels[i])], "black"
             if preds is not None:
@@ -64,7 +64,7 @@ def plot_confusion_matrix(cm: torch.Tensor, classes=CLASSES, normalize: bool = T
     cm = cm.float()
     shown = cm / cm.sum(1, keepdim=True).clamp(min=1) if normalize else cm
     fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(shown, cmap="Blues", vmin=0)
+    im = ax.imshow(shown.numpy(), cmap="Blues", vmin=0)
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
     ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
@@ -89,7 +89,7 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(w):
-            ax.imshow(w[i] if w.shape[-1] == 3 else w[i, ..., 0], interpolation="nearest", cmap="gray")
+            ax.imshow((w[i] if w.shape[-1] == 3 else w[i, ..., 0]).numpy(), interpolation="nearest", cmap="gray")
     fig.suptitle(title or f"{len(w)} filters of size {weight.shape[-2]}×{weight.shape[-1]}")
     fig.tight_layout()
     return fig
@@ -113,7 +113,7 @@ def show_feature_maps(model: torch.nn.Module, layer: torch.nn.Module, image: tor
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(maps):
-            ax.imshow(maps[i], cmap="viridis")
+            ax.imshow(maps[i].numpy(), cmap="viridis")
     fig.suptitle(title or f"feature maps {tuple(captured['out'].shape[1:])}")
     fig.tight_layout()
     return fig
