@@ -1,5 +1,7 @@
 # Two commands on a fresh machine:  make course  (site + assignment release)  and  make test.
 # Each creates or updates .venv from pyproject.toml first; a second run reuses it.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -20,7 +22,9 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@# Some pip set-ups warn once per package about index locations; keep the log readable.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 \
+	  | { grep -v 'is neither a file nor a directory' || true; }
 	touch $@
 
 course: release site                     ## build the assignment release and the site

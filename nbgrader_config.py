@@ -13,7 +13,10 @@ c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.db_url = os.environ.get("COURSE_DB_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
-# Trained weights travel with a submission; none belong in the release.
+# Trained weights travel with a submission; none belong in the release or in the feedback
+# folder. `course grade` drops "*.pt" from this list for the autograde step only, so that a
+# student's weights are copied next to the notebook that is graded (plain `nbgrader autograde`
+# would leave them behind: use `course grade`).
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pt"]
 c.CourseDirectory.max_file_size = 200_000  # kB: a VGG-11 state_dict is about 37 MB
 
@@ -26,6 +29,25 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 _TIMEOUTS = {"smoke": 120, "cpu": 300, "full": 900}
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT")
                         or _TIMEOUTS.get(os.environ.get("COURSE_PROFILE", "cpu"), 300))
+# What a student reads in the feedback of a cell that ran too long (nbgrader interrupts it and
+# goes on with the next cell).
+_TIMEOUT_MESSAGE = (f"the cell timed out after {c.Execute.timeout} s (the grading limit per cell) and was "
+                    "interrupted. Hint: look for an endless loop; training is skipped while grading, so "
+                    "keep heavy work inside train_model.")
+c.Execute.error_on_timeout = {"ename": "CellTimeoutError", "evalue": _TIMEOUT_MESSAGE,
+                              "traceback": [f"\x1b[0;31mCellTimeoutError\x1b[0m: {_TIMEOUT_MESSAGE}"]}
+# Memory: `course grade` runs kernels through course_utils.kernel, which caps each kernel's
+# private memory (course_utils.kernel.MEMORY_GB per profile, COURSE_KERNEL_MEMORY_GB overrides).
+
+# The original tests are what run: edited read-only cells get their source back (stock
+# OverwriteCells) and deleted ones are put back in place (RestoreCells, see course_utils/sanitize.py).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "course_utils.sanitize.RestoreCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Feedback shows each check's message and points, never the hidden tests' code.
 c.GenerateFeedback.preprocessors = [

@@ -7,8 +7,11 @@ tensor file so that later processes load them in about a second.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -18,6 +21,11 @@ from torchvision import datasets, transforms
 
 DATA_ENV = "COURSE_DATA_DIR"
 CACHE_ENV = "COURSE_CACHE_DIR"
+OFFLINE_ENV = "COURSE_OFFLINE"            # set to 1: never try to download (tests, CI)
+DOWNLOAD_TIMEOUT_ENV = "COURSE_DOWNLOAD_TIMEOUT"
+# torchvision opens its download without a timeout, so a network that drops packets would hang
+# until the OS gives up (minutes). Every blocking socket operation gets this bound instead.
+DEFAULT_DOWNLOAD_TIMEOUT = 30.0
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
@@ -51,6 +59,21 @@ def _how_to_fix(root: Path) -> str:
             f"resolved to {root}). With a network, the same call downloads CIFAR-10 there.")
 
 
+def offline() -> bool:
+    """True when ``$COURSE_OFFLINE`` forbids downloads."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _download_cifar10(root: Path, train: bool, transform):
+    """``datasets.CIFAR10(download=True)`` with a bound on every socket wait."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(float(os.environ.get(DOWNLOAD_TIMEOUT_ENV) or DEFAULT_DOWNLOAD_TIMEOUT))
+    try:
+        return datasets.CIFAR10(str(root), train=train, transform=transform, download=True)
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def layout(root: Path | None = None) -> str | None:
     """``'torchvision'``, ``'imagefolder'`` or ``None`` for what ``root`` holds."""
     root = Path(root or data_root())
@@ -65,8 +88,9 @@ def cifar10_dataset(train: bool = True, transform=None, root: Path | str | None 
                     download: bool = True):
     """The CIFAR-10 split as a torchvision dataset (``CIFAR10`` or ``ImageFolder``).
 
-    Offline it reads what is on disk; when nothing is there and ``download`` is true it asks
-    torchvision to download, and turns any failure into one clear :class:`DataNotFoundError`.
+    Offline it reads what is on disk; when nothing is there and ``download`` is true (and
+    ``$COURSE_OFFLINE`` is not set) it asks torchvision to download. Any failure becomes one
+    clear :class:`DataNotFoundError` that names ``$COURSE_DATA_DIR``.
     """
     root = Path(root or data_root())
     kind = layout(root)
@@ -74,21 +98,25 @@ def cifar10_dataset(train: bool = True, transform=None, root: Path | str | None 
     try:
         if kind == "imagefolder":
             ds = datasets.ImageFolder(str(root / split), transform=transform)
-            if tuple(ds.classes) != CLASSES:
-                raise DataNotFoundError(
-                    f"{root / split} has class folders {ds.classes}, expected the ten CIFAR-10 "
-                    f"classes {list(CLASSES)}. " + _how_to_fix(root))
-            return ds
-        if kind is None and not download:
-            raise DataNotFoundError(f"No CIFAR-10 found under {root}. " + _how_to_fix(root))
-        return datasets.CIFAR10(str(root), train=train, transform=transform,
-                                download=kind is None)
+        elif kind == "torchvision":
+            ds = datasets.CIFAR10(str(root), train=train, transform=transform)
+        elif download and not offline():
+            ds = _download_cifar10(root, train, transform)
+        else:
+            why = f" ({OFFLINE_ENV} is set, so nothing is downloaded)" if download else ""
+            raise DataNotFoundError(f"No CIFAR-10 found under {root}{why}. " + _how_to_fix(root))
     except DataNotFoundError:
         raise
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError/FileNotFound
+        # One message that says what to do; torchvision's traceback would not.
         raise DataNotFoundError(
             f"Could not load CIFAR-10 {split} split from {root}: {type(exc).__name__}: {exc}. "
-            + _how_to_fix(root)) from exc
+            + _how_to_fix(root)) from None
+    if tuple(ds.classes) != CLASSES:
+        raise DataNotFoundError(
+            f"{root} has classes {list(ds.classes)}, expected the ten CIFAR-10 classes "
+            f"{list(CLASSES)} in that order. " + _how_to_fix(root))
+    return ds
 
 
 def _cache_file(root: Path, split: str) -> Path:
@@ -113,7 +141,7 @@ def load_tensors(train: bool = True, root: Path | str | None = None) -> tuple[to
     except Exception as exc:
         raise DataNotFoundError(
             f"CIFAR-10 under {root} has an unreadable image: {type(exc).__name__}: {exc}. "
-            + _how_to_fix(root)) from exc
+            + _how_to_fix(root)) from None
     images = torch.stack([img for img, _ in pairs])
     labels = torch.tensor([label for _, label in pairs], dtype=torch.int64)
     if images.shape[1:] != (3, 32, 32):
@@ -157,11 +185,21 @@ def load_subset(train: bool, per_class: int | None, seed: int = 0,
     return images, labels
 
 
+@functools.lru_cache(maxsize=None)
+def _scale_shift(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``normalize`` as ``x * scale + shift`` for uint8 ``x``, made once per device.
+
+    Building the constants on every batch would copy them host→device each time.
+    """
+    mean = torch.tensor(CIFAR10_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD, device=device).view(1, 3, 1, 1)
+    return 1 / (255 * std), -mean / std
+
+
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 N×3×H×W → float, scaled to [0, 1] and standardised with the CIFAR-10 statistics."""
-    mean = torch.tensor(CIFAR10_MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR10_STD, device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std
+    scale, shift = _scale_shift(images.device)
+    return images.float().mul_(scale).add_(shift)
 
 
 def denormalize(images: torch.Tensor) -> torch.Tensor:
@@ -172,26 +210,53 @@ def denormalize(images: torch.Tensor) -> torch.Tensor:
 
 
 def random_crop_flip(images: torch.Tensor, padding: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Batched augmentation: a random 32×32 crop of the zero-padded image, then a random flip."""
-    n, _, h, w = images.shape
-    padded = F.pad(images, (padding,) * 4)
+    """Batched augmentation: a random H×W crop of the zero-padded images, then a random horizontal flip.
+
+    Same result as ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip()`` applied image by
+    image, but done as one ``gather`` over the whole batch (the flip is folded into the column
+    index). Random numbers come from ``generator`` on its own device (the images' device when
+    there is none), so on a GPU nothing waits for the host.
+    """
+    n, c, h, w = images.shape
     dev = images.device
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(dev)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(dev)
-    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]
-    batch = torch.arange(n, device=dev)[:, None, None, None]
-    chans = torch.arange(images.shape[1], device=dev)[None, :, None, None]
-    out = padded[batch, chans, rows, cols]
-    flip = (torch.rand(n, generator=generator) < 0.5).to(dev)
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
+    rand_dev = generator.device if generator is not None else dev
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=rand_dev).to(dev)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator, device=rand_dev).to(dev)
+    flip = (torch.rand(n, generator=generator, device=rand_dev) < 0.5).to(dev)
+    padded = F.pad(images, (padding,) * 4).flatten(2)                        # n, c, (h+2p)(w+2p)
+    cols = torch.arange(w, device=dev)
+    cols = torch.where(flip[:, None], cols.flip(0), cols) + dx[:, None]      # n, w
+    rows = (torch.arange(h, device=dev) + dy[:, None]) * (w + 2 * padding)   # n, h
+    index = (rows[:, :, None] + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
+    return padded.gather(2, index).view(n, c, h, w)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(enabled: bool = True):
+    """Run the block on one intra-op thread, then restore the setting.
+
+    Gathering and normalising a batch is memory-bound: a second thread barely helps, but each
+    parallel op waits for it, and on a busy machine that wait dominated (measured 5x slower
+    with 2 threads than with 1 at load average 10 on 2 cores).
+    """
+    threads = torch.get_num_threads()
+    if not enabled or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class TensorLoader:
     """Mini-batches from in-memory tensors, with augmentation done on whole batches.
 
-    Images stay uint8 on the target device; each batch is augmented and normalised there,
-    which on 2 CPU cores is an order of magnitude faster than per-image PIL transforms.
+    Images stay uint8 on the target device (all of CIFAR-10 is 150 MB); each batch is
+    gathered, augmented and normalised there, which on 2 CPU cores is an order of magnitude
+    faster than per-image PIL transforms, and on a GPU copies nothing per batch. Shuffling and
+    augmentation are reproducible from ``seed`` (one generator on the loader's device).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 128,
@@ -201,7 +266,7 @@ class TensorLoader:
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)
         self.batch_size, self.train, self.augment, self.drop_last = batch_size, train, augment, drop_last
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -212,14 +277,19 @@ class TensorLoader:
         return len(self.labels)
 
     def __iter__(self):
-        n = len(self.labels)
-        order = torch.randperm(n, generator=self.generator).to(self.device) if self.train else torch.arange(n, device=self.device)
+        n, size = len(self.labels), self.batch_size
+        order = torch.randperm(n, generator=self.generator, device=self.device) if self.train else None
         for b in range(len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            x = self.images[idx]
-            if self.augment:
-                x = random_crop_flip(x, generator=self.generator)
-            yield normalize(x), self.labels[idx]
+            with _one_cpu_thread(self.device.type == "cpu"):
+                if order is None:   # in order: a slice is a view, no gather needed
+                    x, y = self.images[b * size:(b + 1) * size], self.labels[b * size:(b + 1) * size]
+                else:
+                    idx = order[b * size:(b + 1) * size]
+                    x, y = self.images[idx], self.labels[idx]
+                if self.augment:
+                    x = random_crop_flip(x, generator=self.generator)
+                x = normalize(x)
+            yield x, y
 
 
 def cifar10_loaders(profile=None, augment: bool = True, device=None, classes: tuple[str, ...] | None = None,

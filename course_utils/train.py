@@ -1,7 +1,9 @@
 """One short training loop (``fit``) and one ``evaluate``, with a history you can plot."""
 from __future__ import annotations
 
+import functools
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -41,9 +43,12 @@ class History:
                 f"{self.wall_time:.1f} s, {sum(self.images_per_s) / self.epochs:.0f} img/s)")
 
 
-def _to(batch, device):
+def _to(batch, device, memory_format=torch.preserve_format):
     x, y = batch
-    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    x = x.to(device, non_blocking=True)
+    if memory_format is not torch.preserve_format and x.dim() == 4:
+        x = x.contiguous(memory_format=memory_format)
+    return x, y.to(device, non_blocking=True)
 
 
 @torch.no_grad()
@@ -53,15 +58,18 @@ def evaluate(model: nn.Module, loader, device=None, loss_fn=None) -> tuple[float
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     was_training = model.training
     model.to(device).eval()
-    total_loss, correct, seen = 0.0, 0, 0
+    # Sums stay on the device: one .item() per batch would make a GPU wait for the host.
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
     for batch in loader:
         x, y = _to(batch, device)
         logits = model(x)
-        total_loss += loss_fn(logits, y).item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        total_loss += loss_fn(logits, y).float() * len(y)
+        correct += (logits.argmax(1) == y).sum()
         seen += len(y)
     model.train(was_training)
-    return total_loss / max(seen, 1), correct / max(seen, 1)
+    return total_loss.item() / max(seen, 1), correct.item() / max(seen, 1)
 
 
 @torch.no_grad()
@@ -72,9 +80,9 @@ def predict(model: nn.Module, loader, device=None) -> tuple[torch.Tensor, torch.
     preds, labels = [], []
     for batch in loader:
         x, y = _to(batch, device)
-        preds.append(model(x).argmax(1).cpu())
-        labels.append(y.cpu())
-    return torch.cat(preds), torch.cat(labels)
+        preds.append(model(x).argmax(1))
+        labels.append(y)
+    return torch.cat(preds).cpu(), torch.cat(labels).cpu()
 
 
 def default_optimizer(model: nn.Module, lr: float = 0.05, weight_decay: float = 5e-4):
@@ -85,14 +93,28 @@ def default_optimizer(model: nn.Module, lr: float = 0.05, weight_decay: float = 
 
 def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimizer=None,
         scheduler: str | None = "onecycle", loss_fn=None, device=None, quiet: bool = False,
-        label_smoothing: float = 0.0) -> History:
+        label_smoothing: float = 0.0, *, channels_last: bool = False, bf16: bool = False,
+        compile: bool = False, cudnn_benchmark: bool = False) -> History:
     """Train ``model`` for ``epochs`` and return its :class:`History`.
 
     ``optimizer`` defaults to :func:`default_optimizer`. ``scheduler='onecycle'`` wraps it in a
     one-cycle learning-rate schedule peaking at each group's ``lr``; ``None`` keeps ``lr`` fixed.
+
+    GPU switches, used on CUDA only (ignored on other devices, where they were not measured to
+    help): ``channels_last`` memory format for model and inputs, ``bf16`` autocast,
+    ``compile`` (``torch.compile`` for the training steps) and ``cudnn_benchmark``.
+    ``python -m bench`` measures each of them on a GPU; all are off by default.
     """
     device = torch.device(device or get_device())
+    cuda = device.type == "cuda"
+    memory_format = torch.channels_last if channels_last and cuda else torch.preserve_format
     model.to(device)
+    if memory_format is torch.channels_last:
+        model.to(memory_format=memory_format)
+    if cudnn_benchmark and cuda:
+        torch.backends.cudnn.benchmark = True   # process-wide: it stays on after fit
+    step_model = torch.compile(model) if compile and cuda else model
+    autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if bf16 and cuda else nullcontext
     optimizer = optimizer or default_optimizer(model)
     loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     sched = None
@@ -103,33 +125,34 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
     history = History()
     for epoch in range(1, epochs + 1):
         model.train()
+        # Sums stay on the device: an .item() per step would stall a GPU.
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         start = time.perf_counter()
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=quiet, leave=False)
-        for batch in bar:
-            x, y = _to(batch, device)
-            logits = model(x)
-            loss = loss_fn(logits, y)
+        for batch in tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=quiet, leave=False):
+            x, y = _to(batch, device, memory_format)
+            with autocast():
+                logits = step_model(x)
+                loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if sched is not None:
                 sched.step()
-            # Accumulate on the device: an .item() per step would stall a GPU.
-            total_loss += loss.detach() * len(y)
+            total_loss += loss.detach().float() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
-        elapsed = time.perf_counter() - start
         history.train_loss.append(total_loss.item() / seen)
         history.train_acc.append(correct.item() / seen)
+        elapsed = time.perf_counter() - start   # after .item(): the GPU has finished the epoch
         history.epoch_time.append(elapsed)
         history.images_per_s.append(seen / elapsed)
         line = (f"epoch {epoch}/{epochs}  train loss {history.train_loss[-1]:.3f} "
                 f"acc {history.train_acc[-1]:.1%}")
         if val_loader is not None:
-            val_loss, val_acc = evaluate(model, val_loader, device, loss_fn)
+            with autocast():
+                val_loss, val_acc = evaluate(model, val_loader, device, loss_fn)
             history.val_loss.append(val_loss)
             history.val_acc.append(val_acc)
             line += f"  val loss {val_loss:.3f} acc {val_acc:.1%}"

@@ -162,3 +162,177 @@ def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = Non
         subs[f"mutant_{name}"] = execute_as_student(nb, work / f"mutant_{name}", aid)
     subs.update(extra or {})
     return grade_cohort(aid, subs, course), mutants
+
+
+# --- Toy assignments: tiny, fast, built in a temporary folder ---------------------------------
+# They exercise the whole pipeline without waiting for (or depending on) the real assignments.
+
+def nb_cell(kind: str, source: str, grade_id: str, **meta) -> nbformat.NotebookNode:
+    """A code or markdown cell with nbgrader metadata (read-only and ungraded unless told)."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, "task": False,
+                                 "grade": False, "solution": False, "locked": False, **meta}
+    return cell
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    from nbformat.v4 import new_notebook
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+FRESH_IMPORT = ("import sys\n"
+                "for _m in [m for m in sys.modules if m.split('.')[0] == 'course_utils']: del sys.modules[_m]\n"
+                "from course_utils import checks\n")
+
+SQUARE = "a0_toy"
+SQUARE_HIDDEN_LINE = "assert square(3) == 9, 'square(3): expected 9. Hint: multiply, do not add.'"
+
+
+def square_source() -> nbformat.NotebookNode:
+    """One function, one test cell with a hidden assert, one written answer (no torch)."""
+    return _notebook([
+        nb_cell("code", "import os\nprint('ready')", "setup", locked=True),
+        nb_cell("code", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", "square",
+                solution=True),
+        nb_cell("code", "assert square(2) == 4\n### BEGIN HIDDEN TESTS\n" + SQUARE_HIDDEN_LINE + "\n### END HIDDEN TESTS",
+                "test_square", grade=True, locked=True, points=2),
+        nb_cell("markdown", "Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "written_why",
+                solution=True, grade=True, points=1),
+    ])
+
+
+# a0_blobs: the shape of a real assignment in miniature. A model is built (make_model), trained
+# outside grading (train_model, run by a read-only cell that saves a0_blobs_model.pt and is
+# skipped under NBGRADER_EXECUTION), and the hidden tests check the output shape, the exact
+# parameter count and the accuracy of the *submitted weights* on held-out data.
+BLOBS = "a0_blobs"
+BLOBS_WEIGHTS = f"{BLOBS}_model.pt"
+BLOBS_SETUP = '''import os
+import torch
+import torch.nn as nn
+from course_utils import checks
+
+
+def make_blobs(n, seed):
+    """Two Gaussian blobs in 8 dimensions, labels 0 and 1: a stand-in for a data set."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=gen)
+    points = torch.randn(n, 8, generator=gen) + (2.0 * labels - 1.0)[:, None]
+    return points, labels
+'''
+BLOBS_MAKE_MODEL = '''def make_model():
+    ### BEGIN SOLUTION
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    ### END SOLUTION
+'''
+BLOBS_TRAIN = '''def train_model(steps=200):
+    ### BEGIN SOLUTION
+    torch.manual_seed(0)
+    model = make_model()
+    points, labels = make_blobs(512, seed=1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(points), labels).backward()
+        optimizer.step()
+    return model
+    ### END SOLUTION
+'''
+# Lines of the hidden tests: a feedback page must never show them.
+BLOBS_HIDDEN_LINES = (
+    "_ = checks.check_output_shape(make_model(), (5, 8), (5, 2))",
+    "checks.check_param_count(make_model(), 8 * 16 + 16 + 16 * 2 + 2",
+    "points, labels = make_blobs(400, seed=123)",
+    "checks.check_accuracy(accuracy, 0.9, 'accuracy on held-out blobs')",
+)
+BLOBS_POINTS = {"test_shape": 1, "test_params": 1, "test_accuracy": 2}
+
+
+def blobs_source() -> nbformat.NotebookNode:
+    hidden = lambda *lines: "### BEGIN HIDDEN TESTS\n" + FRESH_IMPORT + "\n".join(lines) + "\n### END HIDDEN TESTS"
+    return _notebook([
+        nb_cell("code", BLOBS_SETUP, "setup", locked=True),
+        nb_cell("code", BLOBS_MAKE_MODEL, "make_model", solution=True),
+        nb_cell("code", "assert make_model()(torch.zeros(3, 8)).shape == (3, 2), 'make_model() must map (N, 8) to (N, 2)'\n"
+                + hidden(BLOBS_HIDDEN_LINES[0]), "test_shape", grade=True, locked=True, points=1),
+        nb_cell("code", "print('parameters:', checks.count_params(make_model()))\n"
+                + hidden(BLOBS_HIDDEN_LINES[1] + ", hint='one hidden layer of 16 units.')"),
+                "test_params", grade=True, locked=True, points=1),
+        nb_cell("code", BLOBS_TRAIN, "train_model", solution=True),
+        nb_cell("code", 'if os.environ.get("NBGRADER_EXECUTION"):\n'
+                '    print("Grading run: training skipped; the saved weights are evaluated instead.")\n'
+                'else:\n'
+                f'    torch.save(train_model().state_dict(), "{BLOBS_WEIGHTS}")\n', "run_training", locked=True),
+        nb_cell("code", f"print('The hidden test loads {BLOBS_WEIGHTS} into make_model() and measures its accuracy.')\n"
+                + hidden(f'model = checks.load_trained_weights(make_model(), "{BLOBS_WEIGHTS}")',
+                         BLOBS_HIDDEN_LINES[2],
+                         "with torch.no_grad():",
+                         "    accuracy = (model(points).argmax(1) == labels).float().mean().item()",
+                         BLOBS_HIDDEN_LINES[3]),
+                "test_accuracy", grade=True, locked=True, points=2),
+        nb_cell("markdown", "Why does the accuracy test load weights instead of training?\n\n"
+                "### BEGIN SOLUTION\nGrading costs inference, not training.\n### END SOLUTION",
+                "written_why", solution=True, grade=True, points=1),
+    ])
+
+
+def blobs_weights(path: Path, make_model: str | None = None, trained: bool = True) -> Path:
+    """Save the weights a student would submit: ``make_model`` (source) trained by the reference
+    ``train_model``, or untrained with a zero output layer (it predicts one class: 50 %)."""
+    import torch
+    ns: dict = {}
+    exec(BLOBS_SETUP, ns)
+    exec(without_markers(make_model or BLOBS_MAKE_MODEL), ns)
+    exec(without_markers(BLOBS_TRAIN), ns)
+    if trained:
+        model = ns["train_model"]()
+    else:
+        model = ns["make_model"]()
+        with torch.no_grad():
+            for p in model[-1].parameters():
+                p.zero_()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def toy_course(tmp: Path, sources: dict[str, nbformat.NotebookNode]) -> tuple[Path, Path]:
+    """A course in ``tmp/course`` with the given source notebooks released; returns (course, solutions)."""
+    solutions = tmp / "src"
+    for aid, nb in sources.items():
+        (solutions / aid).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, solutions / aid / f"{aid}.ipynb")
+    return new_course(tmp / "course", list(sources), solutions=solutions), solutions
+
+
+def gradebook_dump(db_url: str, assignment: str) -> dict:
+    """Everything the autograder writes for ``assignment``, in a comparable form."""
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(db_url) as gb:
+        for sub in gb.assignment_submissions(assignment):
+            grades = {(nb.name, g.name): (g.auto_score, g.manual_score, g.needs_manual_grade)
+                      for nb in sub.notebooks for g in nb.grades}
+            comments = {(nb.name, c.name): c.auto_comment for nb in sub.notebooks for c in nb.comments}
+            out[sub.student_id] = {"timestamp": str(sub.timestamp), "grades": grades, "comments": comments}
+    return out
+
+
+def submission_counts(db_url: str, assignment: str) -> dict[str, int]:
+    """Rows in nbgrader's submission table per student (exactly one each, or something is wrong)."""
+    from collections import Counter
+    from nbgrader.api import Gradebook, SubmittedAssignment
+    with Gradebook(db_url) as gb:
+        rows = gb.db.query(SubmittedAssignment).filter(SubmittedAssignment.assignment.has(name=assignment)).all()
+        return dict(Counter(r.student.id for r in rows))
+
+
+def visible_text(html_page: str) -> str:
+    """What a reader of an HTML page sees: tags (highlighting spans too) removed, entities decoded."""
+    import html as _html
+    import re
+    body = re.sub(r"<(style|script)\b.*?</\1>", "", html_page, flags=re.S)
+    return _html.unescape(re.sub(r"<[^>]+>", "", body))

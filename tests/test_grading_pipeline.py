@@ -1,36 +1,13 @@
 """The grading pipeline end to end on a tiny assignment: release, submit, autograde, feedback."""
-import html
-import re
-
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import roundtrip
 from course_utils.feedback import strip_hidden
 
-AID = "a0_toy"
-HIDDEN_LINE = "assert square(3) == 9, 'square(3): expected 9. Hint: multiply, do not add.'"
-
-
-def _cell(kind, source, grade_id, **meta):
-    cell = new_code_cell(source) if kind == "code" else new_markdown_cell(source)
-    cell.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, "task": False,
-                                 "grade": False, "solution": False, "locked": False, **meta}
-    return cell
-
-
-def toy_source() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=[
-        _cell("code", "import os\nprint('ready')", "setup", locked=True),
-        _cell("code", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION", "square", solution=True),
-        _cell("code", "assert square(2) == 4\n### BEGIN HIDDEN TESTS\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
-              "test_square", grade=True, locked=True, points=2),
-        _cell("markdown", "Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "written_why",
-              solution=True, grade=True, points=1),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+AID = roundtrip.SQUARE
+toy_source = roundtrip.square_source
+visible_text = roundtrip.visible_text
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +45,6 @@ def test_blank_release_gets_zero(cohort):
 
 def test_wrong_answer_loses_exactly_the_hidden_check(cohort):
     assert cohort.lost("adds") == {"test_square"}
-
-
-def visible_text(html_page: str) -> str:
-    """What a reader sees: tags (syntax highlighting spans included) removed, entities decoded."""
-    body = re.sub(r"<(style|script)\b.*?</\1>", "", html_page, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", body))
 
 
 def test_feedback_keeps_message_but_hides_hidden_test_code(cohort):

@@ -1,0 +1,129 @@
+"""Benchmarks of the course kit: ``python -m bench`` (``make bench``) prints one table.
+
+Rows: the batched loader against torchvision's per-image DataLoader, ``fit`` against a bare
+loop, on CUDA ``fit``'s GPU switches and Chapter 5's speed run, each chapter's execution time,
+autograde time per submission, and the site build (cold, then cached). Ratios are medians of
+side-by-side pairs in one process; absolute times on a shared machine are noisy, so the header
+prints the load average before and after. Not part of CI's pass/fail: CI runs
+``python -m bench --profile smoke`` only to prove that it works.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+PARTS = ("loader", "fit", "gpu", "speedrun", "chapters", "autograde", "site")
+
+
+@dataclass
+class Row:
+    part: str
+    what: str
+    value: str
+    detail: str = ""
+
+
+def _seconds(s: float | None) -> str:
+    return "n/a" if s is None else f"{s:.1f} s"
+
+
+def format_table(rows: list[Row], header: str = "") -> str:
+    widths = [max(len(getattr(r, f)) for r in rows + [Row("part", "what", "result")])
+              for f in ("part", "what", "value")]
+    lines = [header] if header else []
+    for r in [Row("part", "what", "result", "detail")] + rows:
+        lines.append(f"{r.part:<{widths[0]}}  {r.what:<{widths[1]}}  {r.value:>{widths[2]}}  {r.detail}".rstrip())
+    return "\n".join(lines)
+
+
+def _sizes(profile) -> dict:
+    """How much work each throughput part does: tiny in smoke, a few seconds a side otherwise."""
+    if profile.name == "smoke":
+        return {"repeats": 1, "loader_images": 2 * profile.batch_size, "fit_images": 2 * profile.batch_size,
+                "width": 8}
+    return {"repeats": 3, "loader_images": 10_000, "fit_images": None, "width": 32}
+
+
+def measure(profile, parts=PARTS, report=print) -> list[Row]:
+    """Run the selected parts; ``report`` receives each row as soon as it is measured."""
+    from . import course, throughput
+    rows: list[Row] = []
+    cuda = torch.cuda.is_available()
+    sizes = _sizes(profile)
+
+    def add(*args):
+        rows.append(Row(*args))
+        report(rows[-1])
+
+    if "loader" in parts:
+        r = throughput.loader_ratio(profile, sizes["repeats"], sizes["loader_images"])
+        add("loader", "TensorLoader vs DataLoader, img/s", f"{r['ratio']:.1f}×",
+            f"{r['tensor_img_s']:,.0f} vs {r['torchvision_img_s']:,.0f} img/s; crop+flip+normalize, "
+            f"{r['images']:,} images, batch {r['batch_size']}, {r['workers']} workers, CPU, "
+            f"median of {r['repeats']}")
+    if "fit" in parts:
+        r = throughput.fit_overhead(profile, sizes["repeats"], images=sizes["fit_images"],
+                                    width=sizes["width"])
+        add("fit", "fit vs bare loop, img/s", f"{r['ratio']:.2f}×",
+            f"{r['fit_img_s']:,.0f} vs {r['bare_img_s']:,.0f} img/s; small CNN (width {r['width']}), {r['images']:,} images, "
+            f"batch {r['batch_size']}, {r['device']}, bar+history on, median of {r['repeats']}")
+    if "gpu" in parts:
+        if cuda:
+            ips = throughput.gpu_switches(profile)
+            for name, value in ips.items():
+                add("gpu", f"fit {name}", f"{value / ips['plain']:.2f}×",
+                    f"{value:,.0f} img/s (plain {ips['plain']:,.0f}); resnet18, last epoch")
+        else:
+            add("gpu", "fit GPU switches", "n/a", "needs CUDA: channels_last, bf16, compile, cudnn_benchmark unmeasured")
+    if "speedrun" in parts:
+        add("speedrun", "Chapter 5 ResNet speed run", *course.speedrun_result(profile))
+    if "chapters" in parts:
+        for name, seconds, note in course.chapter_times(profile):
+            add("chapter", name, _seconds(seconds), note)
+    if "autograde" in parts:
+        for name, seconds, note in course.autograde_times(profile, submissions=1 if profile.name == "smoke" else 2):
+            add("autograde", name, "n/a" if seconds is None else f"{seconds:.1f} s/sub", note)
+    if "site" in parts:
+        for name, seconds, note in course.site_times(profile):
+            add("site", name, _seconds(seconds), note)
+    return rows
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(names) - set(PARTS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    return names
+
+
+def main(argv=None) -> list[Row]:
+    from course_utils.config import get_profile
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", help="smoke | cpu | full (default: $COURSE_PROFILE, else full on CUDA / cpu)")
+    parser.add_argument("--only", type=_parts, default=PARTS, help=f"comma-separated parts: {', '.join(PARTS)}")
+    parser.add_argument("--skip", type=_parts, default=(), help="comma-separated parts to leave out")
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    profile = get_profile(args.profile)
+    parts = [p for p in args.only if p not in args.skip]
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    load = os.getloadavg()[0]
+    print(f"bench: profile {profile.name}, {device}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; parts: {', '.join(parts)}", flush=True)
+    print("measuring (rows appear as they finish) ...", flush=True)
+    start = time.perf_counter()
+    rows = measure(profile, parts, report=lambda r: print(f"  {r.part}: {r.what}: {r.value}", flush=True))
+    header = (f"\nbench results (profile {profile.name}; load average {load:.1f} → {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores; {time.perf_counter() - start:.0f} s in all)")
+    print(format_table(rows, header))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"profile": profile.name, "device": device, "rows": [asdict(r) for r in rows]}, f, indent=1)
+    return rows

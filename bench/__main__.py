@@ -1,0 +1,4 @@
+"""``python -m bench``: the benchmark table (see ``bench/__init__.py``)."""
+from . import main
+
+main()

@@ -1,0 +1,71 @@
+"""Assignment 2 through nbgrader: the reference earns every point, the blank release none, each mutant
+loses exactly the checks it targets (with the feedback that says why)."""
+import runpy
+
+import nbformat
+import pytest
+
+from conftest import ROOT, requires_cifar10
+
+AID = "a2_finetune"
+SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
+RELEASE = ROOT / "assignments" / AID / f"{AID}.ipynb"
+MUTANTS = sorted((ROOT / "tests" / "mutants" / AID).glob("[!_]*.py"))
+
+
+def _grade_ids(nb, **flags):
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if "nbgrader" in c.metadata and all(c.metadata["nbgrader"].get(k) == v for k, v in flags.items())}
+
+
+def test_source_has_the_contracted_cells():
+    nb = nbformat.read(SOURCE, as_version=4)
+    assert {"freeze_features", "replace_head", "trainable_parameters", "train_model"} <= _grade_ids(nb, solution=True, grade=False)
+    assert _grade_ids(nb, grade=True, solution=False) == {
+        "test_freeze_features", "test_replace_head", "test_trainable_parameters", "test_frozen_recipe",
+        "test_frozen_weights_unchanged", "test_batchnorm_statistics_unchanged", "test_accuracy"}
+    assert "written_decision_matrix" in _grade_ids(nb, solution=True, grade=True)
+    run = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "run_training"][0]
+    assert run.metadata["nbgrader"]["locked"] and 'torch.save(model.state_dict(), "a2_finetune_model.pt")' in run.source
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            assert cell.source.count("### BEGIN HIDDEN TESTS") == 1
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1]
+            assert 'del sys.modules[_m]' in hidden.split("\n")[2] and "checks." in hidden
+
+
+def test_release_is_generated_and_holds_no_solution_or_hidden_test():
+    from course_utils.leaks import assert_no_leaks
+    text = RELEASE.read_text()
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Reference answer"):
+        assert marker not in text
+    assert text.count("raise NotImplementedError()") == 4
+    assert_no_leaks([RELEASE.parent])
+
+
+def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
+    nb = nbformat.read(SOURCE, as_version=4)
+    assert {m.stem for m in MUTANTS} == {"freeze_nothing", "freeze_everything", "wrong_head_size",
+                                         "optimizer_all_parameters", "batchnorm_train_mode"}
+    for path in MUTANTS:
+        ns = runpy.run_path(str(path))
+        assert set(ns["CELLS"]) <= _grade_ids(nb, solution=True), path.name
+        assert ns["LOSES"] and set(ns["LOSES"]) <= _grade_ids(nb, grade=True, solution=False), path.name
+        assert ns["FEEDBACK"] and ns["__doc__"], path.name
+
+
+@pytest.mark.timeout(1800)
+@requires_cifar10
+def test_round_trip_reference_blank_and_mutants(tmp_path):
+    roundtrip = pytest.importorskip("roundtrip")
+    cohort, mutants = roundtrip.run_standard_cohort(AID, tmp_path)
+    autograded = set(cohort.max_scores)
+
+    assert cohort.lost("reference") == set(), cohort.scores["reference"]
+    assert cohort.total("blank") == 0, cohort.scores["blank"]
+    assert set(cohort.scores["blank"]) == autograded  # graded, not crashed
+    for name, mutant in mutants.items():
+        student = f"mutant_{name}"
+        assert cohort.lost(student) == mutant["LOSES"], (name, cohort.scores[student])
+        expected = runpy.run_path(str(ROOT / "tests" / "mutants" / AID / f"{name}.py"))["FEEDBACK"]
+        assert expected in cohort.feedback(student).replace("&#39;", "'").replace("&quot;", '"'), name

@@ -1,0 +1,137 @@
+"""Grading against a PostgreSQL gradebook (nbgrader's ``db_url``) with two workers writing at once.
+
+Starts Debian's ``postgresql`` on 127.0.0.1 in a temporary data directory (installed with
+apt-get when missing and this runs as root); skipped, with the reason, only where the package
+cannot be had.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import roundtrip as rt
+from course_utils import grading, report
+
+pytestmark = pytest.mark.postgres
+AID = rt.BLOBS
+EXPECTED = {"ref": 4.0, "noweights": 2.0, "badjson": 0.0}
+
+
+def pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+def install_postgresql() -> str:
+    """Install Debian's package if possible; return why not otherwise ('' when installed)."""
+    if pg_bindir():
+        return ""
+    if not shutil.which("apt-get"):
+        return "PostgreSQL is not installed and there is no apt-get"
+    if os.geteuid() != 0:
+        return "PostgreSQL is not installed and installing it needs root"
+    policy = subprocess.run(["apt-cache", "policy", "postgresql"], capture_output=True, text=True).stdout
+    if "Candidate:" not in policy or "Candidate: (none)" in policy:
+        return "the postgresql package is not available from apt"
+    proc = subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], capture_output=True, text=True,
+                          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return "" if proc.returncode == 0 and pg_bindir() else f"apt-get install postgresql failed: {proc.stdout[-300:]}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """A throwaway server on 127.0.0.1 with trust authentication; yields a db_url."""
+    why = install_postgresql()
+    if why:
+        print(f"SKIP postgres: {why}")
+        pytest.skip(why)
+    pytest.importorskip("psycopg2", reason="psycopg2 (the test extra psycopg2-binary) is not installed")
+    bindir, data = pg_bindir(), tmp_path_factory.mktemp("pg") / "data"
+    as_user = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        data.parent.chmod(0o777)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data.mkdir(mode=0o700)
+    if as_user:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)
+    run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+    run(bindir / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-t", "120", "start",
+        "-o", f"-h 127.0.0.1 -p {port} -k {data} -F")
+    try:
+        run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "gradebook")
+        yield f"postgresql://postgres@127.0.0.1:{port}/gradebook"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def graded(postgres, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pgcourse")
+    course, solutions = rt.toy_course(tmp, {AID: rt.blobs_source()})
+    saved = dict(os.environ)
+    os.environ.update(COURSE_DB_URL=postgres, COURSE_CELL_TIMEOUT="60")
+    try:
+        grading.release([AID], root=course, quiet=True)  # the assignment's cells into this gradebook
+        make = lambda: rt.make_submission(AID, release=course / "assignments", solutions=solutions)
+        for student in ("ref", "noweights"):
+            folder = course / "submitted" / student / AID
+            folder.mkdir(parents=True)
+            # ref uploaded the notebook under another name: it is graded as a0_blobs.ipynb
+            name = "My a0_blobs (final).ipynb" if student == "ref" else f"{AID}.ipynb"
+            nbformat.write(make(), folder / name)
+            if student == "ref":
+                rt.blobs_weights(folder / rt.BLOBS_WEIGHTS)
+        bad = course / "submitted" / "badjson" / AID
+        bad.mkdir(parents=True)
+        (bad / f"{AID}.ipynb").write_text('{"cells": [')
+        outcomes = grading.grade(AID, root=course, quiet=True, workers=2)
+        counts = rt.submission_counts(postgres, AID)
+        table = report.cohort_table(AID, course, postgres, [])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {"course": course, "url": postgres, "outcomes": outcomes, "counts": counts, "table": table,
+            "scores": {s: sum(v.values()) for s, v in _scores(postgres).items()}}
+
+
+def _scores(url: str) -> dict:
+    from nbgrader.api import Gradebook
+    with Gradebook(url) as gb:
+        return {sub.student_id: {g.name: g.score for nb in sub.notebooks for g in nb.grades if g.cell_type == "code"}
+                for sub in gb.assignment_submissions(AID)}
+
+
+def test_two_workers_grade_into_postgres(graded):
+    assert graded["scores"] == EXPECTED
+    assert graded["counts"] == {s: 1 for s in EXPECTED}
+    assert not (graded["course"] / "gradebook.db").exists() or \
+        not rt.submission_counts(f"sqlite:///{graded['course'] / 'gradebook.db'}", AID)
+
+
+def test_renamed_notebook_is_graded_under_the_assignment_name(graded):
+    ref = next(o for o in graded["outcomes"] if o.student == "ref")
+    assert "graded as 'a0_blobs.ipynb'" in ref.message
+    assert (graded["course"] / "submitted" / "ref" / AID / f"{AID}.ipynb").exists()
+
+
+def test_report_reads_the_postgres_gradebook(graded):
+    rows = {r.student_id: r for r in graded["table"].rows}
+    assert {s: r.total for s, r in rows.items()} == EXPECTED
+    assert rows["badjson"].status == "invalid_json"
+    assert all((graded["course"] / "feedback" / s / AID / f"{AID}.html").exists() for s in EXPECTED)
