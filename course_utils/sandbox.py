@@ -55,6 +55,7 @@ import functools
 import glob
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,8 @@ NOBODY = 65534  # nobody / nogroup on Debian
 CPU_SECONDS = {"smoke": 600, "cpu": 1800, "full": 3600}
 TMP_MB, FSIZE_GB, NPROC = 1024, 2.0, 1024
 
+MASK_NAME = "notebook-hidden.txt"
+MASK_TEXT = "This notebook cannot be read while it is graded (grading sandbox).\n"
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 PASS_NAMES = frozenset({
     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "TERM",
@@ -164,7 +167,9 @@ def kernel_environment(environ: Mapping[str, str], extra: Mapping[str, str] | No
             env[name] = value
     env.update(extra or {})  # the kernelspec's own variables (written by the instructor)
     env.update({k: str(v) for k, v in data_paths(environ).items()})
-    env.update(HOME="/tmp", TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib",
+    # JPY_PARENT_PID=1: the kernel's parent is the PID namespace's init (pid 1), so ipykernel's
+    # parent poller must stay off (--die-with-parent does its job); it also silences a Ctrl-C note.
+    env.update(JPY_PARENT_PID="1", HOME="/tmp", TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib",
                XDG_CACHE_HOME="/tmp/.cache", PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
     return env
 
@@ -234,6 +239,13 @@ def bwrap_arguments(settings: Settings, workdir: Path, private: Path, env: Mappi
     read_only = [p for p in settings.read_only if not any(p == s or s in p.parents for s in system)]
     args += _mount_points([("--ro-bind", p) for p in read_only]
                           + [("--bind", workdir), ("--bind", Path(private))], mounted=system)
+    # The notebook being graded holds the hidden tests (nbgrader restores them before running it):
+    # the kernel does not need the file, so it reads a note instead.
+    mask = Path(private) / MASK_NAME
+    if mask.exists():
+        for notebook in sorted(workdir.glob("*.ipynb")):
+            if notebook.is_file() and not notebook.is_symlink():
+                args += ["--ro-bind", str(mask), str(notebook)]
     args += ["--chdir", str(workdir), "--clearenv"]
     for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
@@ -337,6 +349,33 @@ def _chown_tree(top: Path, uid: int, gid: int) -> None:
                 pass
 
 
+SHARED_CACHES = (("COURSE_CACHE_DIR", "*.pt"), ("TORCH_HOME", "hub/checkpoints/*"))
+
+
+@functools.lru_cache(maxsize=None)
+def share_caches() -> list[str]:
+    """Make the grader's caches of public data readable by the sandbox uid; returns what changed.
+
+    course_utils.data writes its tensor cache and torch.hub its downloaded weights through
+    private temporary files (mode 0600), which the unprivileged kernel could not read. They hold
+    CIFAR-10 and public ImageNet weights, so granting read access to others is harmless.
+    """
+    changed = []
+    paths = data_paths()
+    for var, pattern in SHARED_CACHES:
+        if var not in paths:
+            continue
+        for name in glob.glob(str(paths[var] / pattern)):
+            st = os.lstat(name)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & stat.S_IROTH:
+                os.chmod(name, st.st_mode | stat.S_IRGRP | stat.S_IROTH)
+                changed.append(name)
+    if changed:
+        print(f"grading sandbox: made {len(changed)} cache file(s) readable by the sandbox user: "
+              + ", ".join(changed), file=sys.stderr)
+    return changed
+
+
 def _sweep_stale(base: Path) -> None:
     """Remove private directories left by grading processes that were killed."""
     for path in base.glob("course-sandbox-*-*"):
@@ -359,9 +398,11 @@ class KernelSandbox:
         self.workdir = Path(os.path.realpath(workdir))
         base = Path(tempfile.gettempdir())
         _sweep_stale(base)
+        share_caches()
         self.private = Path(tempfile.mkdtemp(prefix=f"course-sandbox-{os.getpid()}-", dir=base))
         os.chown(self.private, settings.uid, settings.gid)
         os.chmod(self.private, 0o700)
+        (self.private / MASK_NAME).write_text(MASK_TEXT)
         st = self.workdir.stat()
         self.owner = (st.st_uid, st.st_gid)
         _chown_tree(self.workdir, settings.uid, settings.gid)
@@ -432,7 +473,7 @@ def configure(c) -> None:
     from nbgrader.converters.autograde import Autograde
     current = c.Autograde.get("autograde_preprocessors")
     if not isinstance(current, list):
-        current = list(Autograde.autograde_preprocessors.default_value)
+        current = list(Autograde.class_traits()["autograde_preprocessors"].default())
     swapped = [SANDBOXED_EXECUTE if p is Execute or p in EXECUTE_NAMES else p for p in current]
     if SANDBOXED_EXECUTE not in swapped and SandboxedExecute not in swapped:
         raise ValueError(f"no nbgrader Execute preprocessor to sandbox in Autograde.autograde_preprocessors: {current}")

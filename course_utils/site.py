@@ -7,8 +7,9 @@ What this adds to a plain ``jupyter-book build .`` (which also works, with ``_co
 * **The profile is part of the cache key.** Jupyter Book's execution cache (jupyter-cache)
   matches a notebook by its code alone, so a site executed in ``smoke`` would be served again
   after switching to ``cpu``. The same holds for a change in ``course_utils``, whose code the
-  chapters run. So a stamp records the profile and a digest of ``course_utils/*.py``; when it
-  differs, the cache is cleared and every page is re-read (``--all``). An unchanged rebuild
+  chapters run. So a stamp records the profile and a digest of the ``course_utils`` modules the
+  chapters import (directly or through each other: editing the grading code does not re-run
+  the book, editing the training loop does); when it differs, the cache is cleared and every page is re-read (``--all``). An unchanged rebuild
   takes every notebook from the cache: seconds, not minutes.
 * **No stale success.** After a failed or interrupted build every page is re-read (Sphinx
   would skip an unchanged page whose notebook failed, and the next build would pass), and
@@ -27,6 +28,7 @@ The effective configuration is ``_config.yml`` with those settings applied, writ
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -38,8 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-
-from .config import get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = Path("book") / "_build"   # relative to the project root
@@ -63,12 +63,57 @@ class BuildResult:
         return self.returncode == 0
 
 
+def _imports(source: str, package: Path) -> set[str]:
+    """The modules of ``package`` (file stems) that ``source`` imports."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return {p.stem for p in package.glob("*.py")}   # cannot tell: depend on everything
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:   # relative import inside the package
+                base = f"{package.name}.{base}".rstrip(".")
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == package.name:
+                stem = parts[1] if len(parts) > 1 else "__init__"
+                if (package / f"{stem}.py").exists():
+                    found.add(stem)
+                found.add("__init__")
+    return found
+
+
 def source_digest(root: Path = ROOT) -> str:
-    """A digest of the course_utils code the chapters execute."""
+    """A digest of the course_utils modules the chapters import, directly or through each other."""
+    package = root / "course_utils"
+    todo = set()
+    for notebook in sorted((root / "book").rglob("*.ipynb")):
+        if "_build" in notebook.parts:
+            continue
+        cells = json.loads(notebook.read_text(encoding="utf8")).get("cells", [])
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                source = cell.get("source", "")
+                todo |= _imports("".join(source) if isinstance(source, list) else source, package)
+    done: set[str] = set()
+    while todo:
+        stem = todo.pop()
+        if stem in done or not (package / f"{stem}.py").exists():
+            continue
+        done.add(stem)
+        todo |= _imports((package / f"{stem}.py").read_text(encoding="utf8"), package)
     h = hashlib.sha256()
-    for path in sorted((root / "course_utils").glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    for stem in sorted(done):
+        h.update(stem.encode())
+        h.update((package / f"{stem}.py").read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -97,6 +142,8 @@ def build(profile: str | None = None, strict: bool = True, root: Path = ROOT,
     ``BuildResult.log`` instead of streaming it; ``check`` raises
     ``subprocess.CalledProcessError`` when the build fails.
     """
+    from .config import get_profile   # here, not at the top: Sphinx imports this module too (setup)
+
     root = Path(root).resolve()
     name = get_profile(profile).name
     build_dir = root / BUILD_DIR
@@ -147,6 +194,32 @@ def build(profile: str | None = None, strict: bool = True, root: Path = ROOT,
     if check and not result.ok:
         raise subprocess.CalledProcessError(proc.returncode, cmd, output=result.log)
     return result
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep one copy of each script tag on a page.
+
+    Sphinx 7.4 registers an inline script added after the builder started (sphinx-thebe's
+    ``const THEBE_JS_URL = ...``) twice, once with filename ``None`` and once with ``''``; the
+    second declaration is a JavaScript error on every page.
+    """
+    scripts, seen = context.get("script_files"), set()
+    if not scripts:
+        return
+    unique = []
+    for script in scripts:
+        key = (getattr(script, "filename", script) or "", getattr(script, "priority", None),
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app):
+    """A Sphinx extension (``sphinx.extra_extensions`` in _config.yml): fixes for the built pages."""
+    app.connect("html-page-context", _drop_duplicate_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv=None) -> None:

@@ -8,6 +8,8 @@ from conftest import ROOT, requires_cifar10
 from notebook_runner import count_images, execute_notebook, outputs_text
 
 CHAPTER = ROOT / "book" / "03_transfer_learning.ipynb"
+# conftest sets MPLBACKEND=Agg for the test process; a kernel needs the inline backend to show plots.
+INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
 try:
     import course_utils
@@ -35,7 +37,7 @@ def test_chapter3_contains_no_run_of_assignment2_answers():
 @requires_cifar10
 def test_chapter3_executes_in_smoke_with_the_course_backbone_and_an_empty_weights_cache(tmp_path):
     from course_utils import pretrained
-    env = {"COURSE_BACKBONE": "course", "TORCH_HOME": str(tmp_path / "torch")}  # no ImageNet weights
+    env = {"COURSE_BACKBONE": "course", "TORCH_HOME": str(tmp_path / "torch"), **INLINE}  # no ImageNet weights
     nb, seconds = execute_notebook(CHAPTER, cwd=tmp_path, profile="smoke", env=env)
     text = outputs_text(nb)
     assert "profile: smoke" in text
@@ -54,6 +56,6 @@ def test_chapter3_executes_in_smoke_with_the_course_backbone_and_an_empty_weight
 @requires_cifar10
 def test_chapter3_executes_in_cpu_profile_within_five_minutes(tmp_path):
     nb, seconds = execute_notebook(CHAPTER, cwd=tmp_path, profile="cpu", timeout=600,
-                                   env={"COURSE_BACKBONE": "course"})
+                                   env={"COURSE_BACKBONE": "course", **INLINE})
     print(f"chapter 3 in cpu: {seconds:.0f} s")
     assert seconds <= 300

@@ -1,0 +1,111 @@
+"""Chapter 4 (GoogLeNet / Inception): committed clean, opens with the setup cells, gives away no
+A3 answer, executes in the smoke profile with its plots and its checks, and (slow suite) runs
+in the cpu profile within the 5-minute budget."""
+from pathlib import Path
+
+import nbformat
+import pytest
+import torchvision
+
+from conftest import have_cifar10, requires_cifar10
+from course_utils import leaks, specs
+from course_utils.summary import count_parameters
+from notebook_runner import count_images, execute_notebook, outputs_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = ROOT / "book" / "04_googlenet.ipynb"
+CPU_BUDGET_S = 300  # the cpu profile's promise: each chapter in <= 5 min on 2 CPU cores
+
+SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
+try:
+    import course_utils
+except ImportError:
+    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
+    import course_utils'''
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_chapter_is_committed_without_outputs():
+    nb = nbformat.read(CHAPTER, as_version=4)
+    for cell in code_cells(nb):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+def test_chapter_opens_with_the_setup_cells():
+    first, second = code_cells(nbformat.read(CHAPTER, as_version=4))[:2]
+    assert first.source == SETUP_CELL
+    assert "profile = show_setup()" in second.source and "seed_everything(0)" in second.source
+
+
+def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a3_answer():
+    source = CHAPTER.read_text()
+    assert "from torchvision.models.googlenet import BasicConv2d, Inception" in source
+    assert "class InceptionBlock" not in source and "class ConvBlock" not in source
+    found, scanned = leaks.scan([CHAPTER])
+    assert scanned == 1 and found == [], "\n".join(map(str, found))
+
+
+@pytest.fixture(scope="module")
+def executed():
+    if not have_cifar10():
+        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
+    nb, seconds = execute_notebook(CHAPTER, profile="smoke", timeout=900)
+    return nb, outputs_text(nb), seconds
+
+
+def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
+    nb, text, _ = executed
+    assert "profile: smoke" in text
+    # bar plot of (3a)'s cost, parameters per module, training curves, confusion matrix
+    assert count_images(nb) >= 4
+
+
+def test_chapter_shows_each_naive_branch_and_both_concatenations(executed):
+    _, text, _ = executed
+    c_in, n1, _, n3, _, n5, _ = specs.GOOGLENET_INCEPTION["3a"]
+    for channels in (n1, n3, n5, c_in):
+        assert f"(2, {channels}, 100, 100)" in text
+    assert "dim=0 on the batch -> RuntimeError" in text
+    assert f"dim=1 on the batch -> (2, {specs.naive_inception_out_channels(c_in, n1, n3, n5)}, 100, 100)" in text
+
+
+def test_chapter_reports_the_naive_and_reduced_cost_of_3a(executed):
+    _, text, _ = executed
+    c_in, n1, r3, n3, r5, n5, pp = row = specs.GOOGLENET_INCEPTION["3a"]
+    assert (f"weights: naive {specs.naive_inception_params(c_in, n1, n3, n5):,} -> "
+            f"reduced {specs.reduced_inception_params(*row):,}") in text
+
+
+def test_chapter_googlenet_has_torchvisions_parameter_count(executed):
+    _, text, _ = executed
+    n = count_parameters(torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True))["total"]
+    assert f"table-built {n:,} | torchvision {n:,} | formula {n:,}" in text
+
+
+def test_chapter_walks_through_the_shapes_at_224(executed):
+    _, text, _ = executed
+    for label, shape in specs.googlenet_shapes(224):
+        assert f"{label:16s} {str(shape):18s}" in text, label
+
+
+def test_chapter_shows_aux_losses_in_training_and_logits_only_at_inference(executed):
+    _, text, _ = executed
+    assert "training: GoogLeNetOutputs" in text and f"+ {specs.AUX_LOSS_WEIGHT} × (" in text
+    assert "inference: Tensor of shape (2, 1000)" in text
+
+
+def test_chapter_trains_the_cifar_adaptation(executed):
+    _, text, _ = executed
+    assert "epoch 1/1" in text and "test accuracy" in text
+
+
+@requires_cifar10
+@pytest.mark.slow
+def test_chapter_runs_in_the_cpu_profile_within_five_minutes():
+    nb, seconds = execute_notebook(CHAPTER, profile="cpu", timeout=CPU_BUDGET_S * 3)
+    print(f"chapter 4, cpu profile: {seconds:.0f} s")
+    assert count_images(nb) >= 4
+    assert seconds <= CPU_BUDGET_S, f"{seconds:.0f} s > {CPU_BUDGET_S} s (timings on a shared machine are noisy)"
