@@ -25,7 +25,7 @@ from torchvision import datasets
 
 from course_utils.config import Profile, get_profile, seed_everything
 from course_utils.data import TensorLoader, cifar10_transforms, load_subset
-from course_utils.train import default_optimizer, fit
+from course_utils.train import default_optimizer, fit, onecycle
 
 
 # --- the per-image baseline ------------------------------------------------------------------
@@ -108,9 +108,7 @@ def bare_loop(model: nn.Module, loader, epochs: int, device) -> None:
     """The hand-written loop ``fit`` is compared with: same optimizer and schedule, nothing else."""
     model.to(device).train()
     optimizer = default_optimizer(model)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-        total_steps=epochs * len(loader), pct_start=0.25)
+    sched = onecycle(optimizer, epochs * len(loader))
     for _ in range(epochs):
         for x, y in loader:
             x, y = x.to(device), y.to(device)

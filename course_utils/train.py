@@ -91,6 +91,14 @@ def default_optimizer(model: nn.Module, lr: float = 0.05, weight_decay: float = 
     return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
 
 
+def onecycle(optimizer, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    """Warm up for a quarter of the steps to each group's ``lr``, then anneal towards zero."""
+    # OneCycleLR divides by pct_start * total_steps - 1: keep that above zero for short runs.
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total_steps,
+        pct_start=max(0.25, 1.5 / total_steps))
+
+
 def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimizer=None,
         scheduler: str | None = "onecycle", loss_fn=None, device=None, quiet: bool = False,
         label_smoothing: float = 0.0, *, channels_last: bool = False, bf16: bool = False,
@@ -118,10 +126,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
     optimizer = optimizer or default_optimizer(model)
     loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     sched = None
-    if scheduler == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-            total_steps=max(1, epochs * len(train_loader)), pct_start=0.25)
+    if scheduler == "onecycle" and epochs * len(train_loader) > 1:
+        sched = onecycle(optimizer, epochs * len(train_loader))
     history = History()
     for epoch in range(1, epochs + 1):
         model.train()

@@ -137,11 +137,12 @@ class Cohort:
         return {g for g, s in self.scores[student].items() if s < self.max_scores[g]}
 
 
-def grade_cohort(aid: str, submissions: dict[str, Path], course: Path, quiet: bool = True) -> Cohort:
+def grade_cohort(aid: str, submissions: dict[str, Path], course: Path, quiet: bool = True,
+                 workers: int | None = None) -> Cohort:
     """Submit each folder, autograde and generate feedback; return the scores."""
     for student, workdir in submissions.items():
         submit(course, aid, student, workdir)
-    grading.grade(aid, root=course, quiet=quiet)
+    grading.grade(aid, root=course, quiet=quiet, workers=workers)
     return Cohort(aid, course, grading.scores(aid, course), grading.max_scores(aid, course))
 
 

@@ -15,4 +15,4 @@ SCORE = None
 REFUSED = ["No such file or directory: '../../../solutions/a0_toy/a0_toy.ipynb'",
            "No such file or directory: '@COURSE@/solutions/a0_toy/a0_toy.ipynb'",
            "cannot be read while it is graded"]
-NEVER = ["square(3) == 9", "BEGIN SOLUTION", "return x * x"]
+NEVER = ["square(3) == 9", "BEGIN SOLUTION", "BEGIN HIDDEN TESTS"]

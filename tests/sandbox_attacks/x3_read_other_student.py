@@ -2,7 +2,7 @@
 SQUARE = None
 CELLS = [
     "import os\n"
-    "print('course folder:', os.listdir('@COURSE@'), '| autograded/:', os.listdir('..'))",
+    "print('course folder:', os.listdir('@COURSE@'), '| autograded/:', os.listdir('../..'))",
     "print(open('@COURSE@/submitted/alice/a0_toy/a0_toy.ipynb').read())",
     "print(open('../../alice/a0_toy/a0_toy.ipynb').read())",
 ]

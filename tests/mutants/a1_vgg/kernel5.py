@@ -24,4 +24,3 @@ def make_features(cfg, batch_norm=False):
 }
 LOSES = {"test_make_features", "test_output_shape", "test_param_count", "test_layer_sequence",
          "test_devices", "test_accuracy"}
-FEEDBACK = ["got Conv2d(3->64, k5, s1, p1)"]

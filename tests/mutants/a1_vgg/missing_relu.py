@@ -22,4 +22,3 @@ def make_features(cfg, batch_norm=False):
 ''',
 }
 LOSES = {"test_make_features", "test_layer_sequence"}
-FEEDBACK = ["expected ReLU"]

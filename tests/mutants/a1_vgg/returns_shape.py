@@ -23,4 +23,3 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_output_shape", "test_devices", "test_accuracy"}
-FEEDBACK = ["not its .shape", "a1_vgg_model.pt"]

@@ -25,4 +25,3 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_param_count", "test_layer_sequence", "test_accuracy"}
-FEEDBACK = ["got AdaptiveAvgPool2d", "(+12,582,912)"]
