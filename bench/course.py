@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import torch
 
 from course_utils.config import Profile
@@ -40,7 +39,7 @@ def chapter_paths(book: Path = ROOT / "book") -> list[Path]:
     return sorted(book.glob("0[0-9]_*.ipynb"))
 
 
-def is_stub(nb: nbformat.NotebookNode) -> bool:
+def is_stub(nb) -> bool:
     """A placeholder chapter: it says it is being written, or runs no more than the setup cells."""
     says_so = any(STUB_MARKER in c.source for c in nb.cells if c.cell_type == "markdown")
     return says_so or sum(c.cell_type == "code" for c in nb.cells) <= 2
@@ -51,6 +50,7 @@ def execute(path: Path, profile: str, timeout: int = 900) -> float:
     runner = _load_test_helper("notebook_runner")
     if runner is not None:
         return runner.execute_notebook(path, profile=profile, timeout=timeout)[1]
+    import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ)
@@ -67,6 +67,7 @@ def execute(path: Path, profile: str, timeout: int = 900) -> float:
 
 def chapter_times(profile: Profile, paths: list[Path] | None = None) -> list[tuple[str, float | None, str]]:
     """``(chapter, seconds or None, note)`` for each chapter; stubs are skipped, failures noted."""
+    import nbformat   # slow to import (jsonschema): only when chapters are asked for
     rows = []
     for path in chapter_paths() if paths is None else paths:
         if is_stub(nbformat.read(path, as_version=4)):

@@ -31,6 +31,8 @@ import hashlib
 import html
 import json
 import os
+import queue
+import select
 import signal
 import sqlite3
 import subprocess
@@ -393,7 +395,7 @@ class CohortGrader:
         self.quiet = quiet
         self.db_lock = threading.Lock()
         self.print_lock = threading.Lock()
-        self.running: set[subprocess.Popen] = set()
+        self.idle: queue.Queue[Worker] = queue.Queue()
         self.releases = released_ids(settings.root)
         self.jupyter_dir = settings.reports / "kernelspec"
 
@@ -452,28 +454,29 @@ class CohortGrader:
                  f"{s.workers} worker(s), profile {s.profile}, cell timeout {s.cell_timeout} s, "
                  f"kernel memory {s.memory_gb:g} GB")
         kernel.write_kernelspec(self.jupyter_dir, s.memory_gb)
+        workers = [Worker(s, self.worker_env()) for _ in range(min(s.workers, len(todo)))]
+        for w in workers:
+            self.idle.put(w)
         total, count = len(todo), 0
-        with ThreadPoolExecutor(max_workers=s.workers) as pool:
-            futures = [pool.submit(self.grade_one, *item) for item in todo]
-            try:
-                for fut in as_completed(futures):
-                    outcome = fut.result()
-                    count += 1
-                    done.append(outcome)
-                    self.say(f"[{count}/{total}] {outcome.line()}")
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                self.stop_workers()
-                raise
+        try:
+            with ThreadPoolExecutor(max_workers=s.workers) as pool:
+                futures = [pool.submit(self.grade_one, *item) for item in todo]
+                try:
+                    for fut in as_completed(futures):
+                        outcome = fut.result()
+                        count += 1
+                        done.append(outcome)
+                        self.say(f"[{count}/{total}] {outcome.line()}")
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    for w in workers:
+                        w.stop(kill=True)
+                    raise
+        finally:
+            for w in workers:
+                w.stop()
         return sorted(done, key=lambda o: o.student)
-
-    def stop_workers(self) -> None:
-        for proc in list(self.running):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def grade_one(self, student: str, fp: str, note: str = "") -> Outcome:
         s, start = self.s, time.monotonic()
@@ -504,8 +507,18 @@ class CohortGrader:
         self.write_state(outcome)
         return outcome
 
+    def worker_env(self) -> dict:
+        s = self.s
+        bindir = str(Path(sys.executable).parent)
+        threads = str(max(1, (os.cpu_count() or 1) // s.workers))
+        return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+                "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.jupyter_dir), os.environ.get("JUPYTER_PATH")])),
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
+                "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads),
+                "COURSE_PROFILE": s.profile, "COURSE_KERNEL_MEMORY_GB": f"{s.memory_gb:g}"}
+
     def autograde(self, student: str) -> dict:
-        """nbgrader autograde + generate_feedback for one student in a worker process."""
+        """nbgrader autograde + generate_feedback for one student, in one of the worker processes."""
         s = self.s
         private = s.reports / "tmp" / f"{student}.db"
         if is_sqlite(s.db_url):
@@ -513,44 +526,95 @@ class CohortGrader:
                 url = snapshot(s.db_url, private)
         else:
             url = s.db_url
-        result_path = s.reports / "tmp" / f"{student}.result.json"
-        result_path.parent.mkdir(parents=True, exist_ok=True)
-        result_path.unlink(missing_ok=True)
-        log = self.log_path(student)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        bindir = str(Path(sys.executable).parent)
-        threads = str(max(1, (os.cpu_count() or 1) // s.workers))
-        env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-               "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.jupyter_dir), os.environ.get("JUPYTER_PATH")])),
-               "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
-               "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads),
-               "COURSE_PROFILE": s.profile, "COURSE_KERNEL_MEMORY_GB": f"{s.memory_gb:g}"}
-        cmd = [sys.executable, "-m", "course_utils.cohort", str(s.root), s.assignment, student, url,
-               str(result_path), str(os.getpid())]
-        with open(log, "w") as out:
-            proc = subprocess.Popen(cmd, cwd=s.root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            self.running.add(proc)
-            try:
-                proc.wait(timeout=s.student_timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                timed_out = True
-            finally:
-                self.running.discard(proc)
+        worker = self.idle.get()
         try:
-            result = json.loads(result_path.read_text())
-        except (OSError, ValueError):
-            result = {"success": False, "error": f"the grading worker exited with code {proc.returncode}"}
-        result["timed_out"] = timed_out
+            result = worker.grade(student, url, self.log_path(student), s.student_timeout)
+        finally:
+            self.idle.put(worker)
         if (result.get("success") or result.get("stage") == "feedback") and is_sqlite(s.db_url):
             with self.db_lock:
                 copy_autogrades(url, s.db_url, s.assignment, student, self.fields(student))
         private.unlink(missing_ok=True)
-        result_path.unlink(missing_ok=True)
         return result
+
+
+class Worker:
+    """A grading process that keeps nbgrader loaded (~8 s of imports) and grades one student at a time.
+
+    Protocol: one JSON task per line on its stdin; it writes the result to the task's file and
+    a newline on its stdout. A student's time budget is enforced here: past it, the process
+    group is killed and the next task starts a fresh worker.
+    """
+
+    def __init__(self, settings: Settings, env: dict):
+        self.s, self.env = settings, env
+        self.proc: subprocess.Popen | None = None
+        self.dir = settings.reports / "tmp"
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "course_utils.cohort", str(self.s.root), self.s.assignment, str(os.getpid())]
+        self.proc = subprocess.Popen(cmd, cwd=self.s.root, env=self.env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                                     start_new_session=True)
+
+    def stop(self, kill: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if not kill:
+            try:
+                proc.stdin.close()  # end of tasks: the worker exits on its own
+                proc.wait(timeout=30)
+                return
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def send(self, task: dict) -> None:
+        """Hand ``task`` to the worker, starting one if there is none (or it has died since)."""
+        for attempt in (1, 2):
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
+            try:
+                self.proc.stdin.write((json.dumps(task) + "\n").encode())
+                return
+            except BrokenPipeError:
+                self.stop(kill=True)
+                if attempt == 2:
+                    raise
+
+    def grade(self, student: str, db_url: str, log: Path, budget: float) -> dict:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
+        result_path = self.dir / f"{student}.result.json"
+        result_path.unlink(missing_ok=True)
+        task = {"student": student, "db_url": db_url, "result": str(result_path), "log": str(log)}
+        timed_out = done = False
+        try:
+            self.send(task)
+            ready, _, _ = select.select([self.proc.stdout], [], [], budget)
+            timed_out = not ready
+            done = bool(ready) and self.proc.stdout.readline().endswith(b"\n")
+        except OSError:
+            pass
+        if not done:  # past the budget, or the worker died (EOF): it is replaced for the next task
+            code = self.proc.poll() if self.proc else None
+            self.stop(kill=True)
+            if timed_out:
+                return {"success": False, "timed_out": True}
+            if not result_path.exists():
+                return {"success": False, "error": f"the grading worker exited with code {code}"}
+        try:
+            return json.loads(result_path.read_text())
+        except (OSError, ValueError) as exc:
+            return {"success": False, "error": f"no result from the grading worker ({exc})"}
+        finally:
+            result_path.unlink(missing_ok=True)
 
 
 def _rmtree(path: Path) -> None:
@@ -588,42 +652,57 @@ def grade_cohort(assignment: str, root: Path, db_url: str, workers: int = 1, ros
 
 # --- the worker process --------------------------------------------------------------------------
 
-def autograde_one(root: str, assignment: str, student: str, db_url: str) -> dict:
-    """nbgrader's ``autograde`` and ``generate_feedback`` for one student, through its Python API."""
+def grading_api(root: str, assignment: str):
+    """nbgrader's Python API on this course, set up for ``course grade``; returns (api, ignore)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     cfg = load_config(Path(root))
-    cfg.CourseDirectory.db_url = db_url
     cfg.Execute.kernel_name = kernel.KERNEL_NAME
     ignore = list(cfg.CourseDirectory.ignore)
     # The student's weights must sit next to the notebook that is graded (see nbgrader_config.py),
     # and weights lying in the source folder (the reference run's) must never replace them.
-    cfg.CourseDirectory.ignore = [p for p in ignore if p != WEIGHTS_GLOB]
     source = Path(root) / cfg.CourseDirectory.source_directory / assignment
     cfg.Autograde.exclude_overwriting = {assignment: sorted(p.relative_to(source).as_posix()
                                                            for p in source.rglob(WEIGHTS_GLOB))}
-    api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg), ignore
+
+
+def autograde_one(api, ignore: list[str], assignment: str, student: str, db_url: str) -> dict:
+    """nbgrader's ``autograde`` then ``generate_feedback`` for one student."""
+    api.coursedir.db_url = db_url
+    api.coursedir.ignore = [p for p in ignore if p != WEIGHTS_GLOB]
     result = api.autograde(assignment, student, force=True, create=True)
     print(result.get("log", ""), result.get("error", ""), sep="\n", flush=True)
     if not result.get("success"):
         return {**result, "stage": "autograde"}
-    api.coursedir.ignore = ignore
+    api.coursedir.ignore = ignore  # no weights copied into the feedback folder
     feedback = api.generate_feedback(assignment, student, force=True)
     print(feedback.get("log", ""), feedback.get("error", ""), sep="\n", flush=True)
     return {**feedback, "stage": "feedback"}
 
 
-def _worker_main(argv: list[str]) -> None:
-    root, assignment, student, db_url, result_path, parent_pid = argv
+def _serve(argv: list[str]) -> None:
+    """The worker process: tasks from stdin, one at a time (see :class:`Worker`)."""
+    root, assignment, parent_pid = argv
     _die_with_parent(int(parent_pid))
-    try:
-        result = autograde_one(root, assignment, student, db_url)
-    except BaseException as exc:  # noqa: BLE001 - report, do not crash silently
-        import traceback
-        result = {"success": False, "error": traceback.format_exc() or repr(exc)}
-    result["log"] = (result.get("log") or "")[-20000:]
-    Path(result_path).write_text(json.dumps({k: result.get(k) for k in ("success", "error", "stage", "log")}))
+    protocol = os.fdopen(os.dup(1), "wb", buffering=0)
+    api, ignore = grading_api(root, assignment)
+    for line in sys.stdin:
+        task = json.loads(line)
+        with open(task["log"], "ab") as log:  # this student's log gets nbgrader's and the kernel's output
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+        try:
+            result = autograde_one(api, ignore, assignment, task["student"], task["db_url"])
+        except BaseException as exc:  # noqa: BLE001 - report, do not crash silently
+            import traceback
+            result = {"success": False, "error": traceback.format_exc() or repr(exc)}
+        result["log"] = (result.get("log") or "")[-20000:]
+        sys.stdout.flush(), sys.stderr.flush()
+        Path(task["result"]).write_text(json.dumps({k: result.get(k) for k in ("success", "error", "stage", "log")}))
+        protocol.write(b"\n")
 
 
 if __name__ == "__main__":
-    _worker_main(sys.argv[1:])
+    _serve(sys.argv[1:])

@@ -18,14 +18,18 @@ RELEASE = ROOT / "assignments" / AID / f"{AID}.ipynb"
 AUTOGRADED = {"test_conv_block", "test_branch_shapes", "test_concat_channels", "test_concat_order",
               "test_inception_params", "test_network", "test_accuracy"}
 MUTANTS = roundtrip.load_mutants(AID)
-# The bugs the issue names, and words of the feedback each one must produce.
+# The six bugs the issue names (and a swapped order), with words their feedback must contain.
 FEEDBACK = {
-    "concat_dim0": ["InceptionBlock(16, 4, 4, 4, 4, 4, 4) output", "dim=1, the channel axis", "expected (2, 16, 8, 8), got (8, 4, 8, 8)"],
+    "concat_dim0": ["InceptionBlock(16, 4, 4, 4, 4, 4, 4) output", "dim=1, the channel axis",
+                    "expected (2, 16, 8, 8), got (8, 4, 8, 8)"],
     "branch_twice": ["each of the four branches exactly once", "expected (2, 256, 14, 14), got (2, 352, 14, 14)"],
     "forward_returns_shape": ["not its .shape"],
     "pad1_5x5": ["branch5x5 of InceptionBlock", "5×5 ConvBlock (padding=2)", "expected (2, 32, 28, 28), got (2, 32, 26, 26)"],
     "relu_missing": ["the ReLU is missing"],
     "no_reduction": ["parameters of branch3x3 in inception 3a", "1×1 ConvBlock in_channels → ch3x3red"],
+    # not one of the six, but the only bug that the numerical order check alone catches
+    "swapped_order": ["channels 3:8 of InceptionBlock(8, 3, 4, 5, 2, 6, 7)'s output, which should be branch3x3's output",
+                      "in the order branch1x1, branch3x3, branch5x5, branch_pool"],
 }
 
 

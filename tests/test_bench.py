@@ -99,4 +99,4 @@ def test_table_aligns_columns():
     rows = [bench.Row("loader", "a", "12.0×", "detail"), bench.Row("chapter", "longer name", "3.0 s")]
     lines = bench.format_table(rows).splitlines()
     assert lines[0].split() == ["part", "what", "result", "detail"]
-    assert len({line.index(line.split()[2]) + len(line.split()[2]) for line in lines[1:]}) == 1
+    assert len({line.index(r.value) + len(r.value) for line, r in zip(lines[1:], rows)}) == 1

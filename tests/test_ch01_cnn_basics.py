@@ -13,9 +13,9 @@ from notebook_runner import count_images, execute_notebook, outputs_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "01_cnn_basics.ipynb"
-CPU_BUDGET_S = 300
+CPU_BUDGET_S = 300  # the cpu profile's promise: each chapter in <= 5 min on 2 CPU cores
 # conftest sets MPLBACKEND=Agg for the test process; a kernel needs the inline backend to show plots.
-INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}  # the cpu profile's promise: each chapter in <= 5 min on 2 CPU cores
+INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
 try:

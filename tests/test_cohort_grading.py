@@ -161,6 +161,8 @@ def snapshot(course: Path) -> dict:
     url = grading.db_url(course)
     return {"dump": rt.gradebook_dump(url, AID), "counts": rt.submission_counts(url, AID),
             "scores": grading.scores(AID, course),
+            "feedback": {s: feedback_text(course, s) for s in STUDENTS},
+            "files": {s: sorted(p.name for p in (course / "submitted" / s / AID).iterdir()) for s in STUDENTS},
             "csv": (course / "reports" / AID / "grades.csv").read_bytes(),
             "db_sha": __import__("hashlib").sha256((course / "gradebook.db").read_bytes()).hexdigest()}
 
@@ -168,7 +170,17 @@ def snapshot(course: Path) -> dict:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """Collect, grade (killed, then resumed), grade again, re-submit one student, report."""
-    tmp = tmp_path_factory.mktemp("cohort")
+    env = pytest.MonkeyPatch()
+    env.setenv("COURSE_CELL_TIMEOUT", str(CELL_TIMEOUT))
+    env.setenv("COURSE_KERNEL_MEMORY_GB", str(MEMORY_GB))
+    env.delenv("COURSE_DB_URL", raising=False)
+    try:
+        yield grade_everything(tmp_path_factory.mktemp("cohort"))
+    finally:
+        env.undo()
+
+
+def grade_everything(tmp: Path) -> dict:
     course, solutions = rt.toy_course(tmp, {AID: rt.blobs_source(), rt.SQUARE: rt.square_source()})
     release = course / "assignments"
     # Weights left in the source folder (say, by running the reference) must never replace a
@@ -211,9 +223,10 @@ def run(tmp_path_factory):
         time.sleep(1)
         left = grading_processes(course)
 
-    resumed = run_cli(course, "grade", AID, "--workers", "2")
+    # The CLI once (above); the later runs in this process, which has paid its imports already.
+    resumed = grading.grade(AID, course, quiet=True, workers=2)
     graded = snapshot(course)
-    rerun = run_cli(course, "grade", AID, "--workers", "2")
+    rerun = grading.grade(AID, course, quiet=True, workers=2)
     again = snapshot(course)
 
     # A second export: "blank" re-submits the reference solution.
@@ -221,9 +234,9 @@ def run(tmp_path_factory):
     later = STAMP + dt.timedelta(days=1)
     export2 = write_export(tmp / "lms_export_2.zip", {canvas_name("blank", n, 2): (d, later) for n, d in files.items()})
     grading.collect(AID, export2, course, quiet=True)
-    resubmitted_out = run_cli(course, "grade", AID, "--workers", "2")
+    resubmitted_out = grading.grade(AID, course, quiet=True, workers=2)
     resubmitted = snapshot(course)
-    report_out = run_cli(course, "report", AID)
+    report_out = grading.write_report(AID, course, quiet=True)
     return {"course": course, "summary": summary, "killed_after": killed_after, "kill_rc": proc.returncode,
             "states_at_kill": states_at_kill, "left_after_kill": left, "resumed": resumed, "graded": graded,
             "rerun": rerun, "again": again, "resubmitted_out": resubmitted_out, "resubmitted": resubmitted,
@@ -245,7 +258,7 @@ def test_collect_maps_lms_file_names_to_roster_students(run):
     for student in STUDENTS:
         folder = course / "submitted" / student / AID
         assert (folder / f"{AID}.ipynb").is_file(), student
-        assert (folder / rt.BLOBS_WEIGHTS).is_file() == (STUDENTS[student][1] is not None), student
+        assert (rt.BLOBS_WEIGHTS in run["graded"]["files"][student]) == (STUDENTS[student][1] is not None), student
 
 
 def test_collect_keeps_the_newest_of_two_submissions_in_one_export(run):
@@ -270,7 +283,7 @@ def test_every_submission_has_exactly_one_gradebook_row(run):
 
 @pytest.mark.parametrize("student", list(STUDENTS))
 def test_feedback_says_what_happened(run, student):
-    text = feedback_text(run["course"], student)
+    text = run["graded"]["feedback"][student]
     assert text, f"no feedback for {student}"
     for phrase in STUDENTS[student][3]:
         assert phrase in text, (student, phrase)
@@ -311,20 +324,21 @@ def test_killed_run_was_killed_mid_cohort(run):
 
 
 def test_rerun_after_kill_grades_the_rest_exactly_once(run):
-    skipped = len(run["states_at_kill"])
-    assert f"{len(STUDENTS) - skipped} submission(s) to grade, {skipped} already graded" in run["resumed"]
+    skipped = sorted(o.student for o in run["resumed"] if o.skipped)
+    assert skipped == run["states_at_kill"]
+    assert sorted(o.student for o in run["resumed"]) == sorted(STUDENTS)
     assert run["graded"]["counts"] == {s: 1 for s in STUDENTS}
 
 
 def test_second_run_changes_nothing(run):
-    assert f"0 submission(s) to grade, {len(STUDENTS)} already graded" in run["rerun"]
-    for key in ("dump", "csv", "db_sha"):
+    assert all(o.skipped for o in run["rerun"]) and len(run["rerun"]) == len(STUDENTS)
+    for key in ("dump", "csv", "db_sha", "feedback"):
         assert run["again"][key] == run["graded"][key], key
 
 
 def test_resubmission_replaces_the_earlier_grade(run):
     before, after = run["again"], run["resubmitted"]
-    assert "1 submission(s) to grade" in run["resubmitted_out"]
+    assert [o.student for o in run["resubmitted_out"] if not o.skipped] == ["blank"]
     assert before["scores"]["blank"] == {c: 0.0 for c in CHECKS}
     assert after["scores"]["blank"] == rt.BLOBS_POINTS
     assert after["counts"] == {s: 1 for s in STUDENTS}

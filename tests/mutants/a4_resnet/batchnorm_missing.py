@@ -1,7 +1,10 @@
 """No BatchNorm in the residual branch: conv-ReLU-conv, then the shortcut.
 
 Shapes and the shortcut are right, but the layer check, the parameter counts and the
-"branch switched off" check (there is no bn2 to switch off) all fail.
+"branch switched off" check (there is no bn2 to switch off) all fail. Without BatchNorm the
+sums of nine residual branches are not normalised either: in the smoke run the network does
+not learn (loss stays at ln 10, accuracy 10.0 % vs the reference's 22.0 %), so it also misses
+the accuracy threshold.
 """
 
 CELLS = {"basic_block": '''\
@@ -24,6 +27,6 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 '''}
 
-LOSES = {"test_residual_branch", "test_zero_init_residual", "test_param_counts"}
+LOSES = {"test_residual_branch", "test_zero_init_residual", "test_param_counts", "test_accuracy"}
 
 FEEDBACK = "layer 1: expected BatchNorm2d(16), got Conv2d(16->16, k3, s1, p1)"

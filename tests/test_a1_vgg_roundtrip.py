@@ -1,0 +1,132 @@
+"""Assignment 1 through nbgrader, as a class would live it: the release holds no answer; the
+reference (executed and trained in smoke) gets full marks; the blank release gets 0 without
+breaking grading; each classic student bug (tests/mutants/a1_vgg/) loses exactly the checks it
+should, and its feedback names the bug."""
+import html
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import roundtrip
+from conftest import have_cifar10
+from course_utils import leaks, specs
+
+AID = "a1_vgg"
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "assignments" / AID / f"{AID}.ipynb"
+PAGE = ROOT / "book" / "assignments" / f"{AID}.md"
+AUTOGRADED = {"test_make_features", "test_output_shape", "test_param_count", "test_layer_sequence",
+              "test_devices", "test_accuracy"}
+MUTANTS = roundtrip.load_mutants(AID)
+A1 = specs.VGG_CFGS["vgg11"]
+# The bugs the issue names (and one more), and words of the feedback each one must produce.
+FEEDBACK = {
+    "missing_relu": ["layer 1: expected ReLU, got MaxPool2d(k2, s2)"],
+    "wrong_channels": [f"number of parameters of VGG11CIFAR(batch_norm=False): expected {specs.vgg_cifar_params(A1):,}",
+                       "expected Conv2d(256->512, k3, s1, p1), got Conv2d(256->256, k3, s1, p1)"],
+    "pool_misplaced": ["layer 2: expected MaxPool2d(k2, s2), got Conv2d(64->128, k3, s1, p1)"],
+    "kernel5": ["expected Conv2d(3->64, k3, s1, p1), got Conv2d(3->64, k5, s1, p1)"],
+    "returns_shape": ["not its .shape", "a1_vgg_model.pt is missing"],
+    "torchvision_classifier": ["got AdaptiveAvgPool2d", f"(+{(512 * 7 * 7 - 512) * 512:,})"],
+}
+# Lines only the reference answer has: none may reach a student's copy.
+DISTINCTIVE = ['VGG11_CFG = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]',
+               "pooled_to_1x1 = self.features(x)", "update_bn(train_loader, model, device)   #",
+               "layers.append(nn.ReLU(inplace=True))", "102,764,544", "checks.check_trained_accuracy("]
+
+
+def source_cells():
+    return [c for c in roundtrip.source_notebook(AID).cells if "nbgrader" in c.metadata]
+
+
+def test_every_classic_bug_has_a_mutant_with_known_cells():
+    assert set(MUTANTS) == set(FEEDBACK) and len(MUTANTS) >= 5
+    solution_ids = {c.metadata.nbgrader["grade_id"] for c in source_cells() if c.metadata.nbgrader.get("solution")}
+    for name, mutant in MUTANTS.items():
+        assert set(mutant["CELLS"]) <= solution_ids, name
+        assert mutant["LOSES"] <= AUTOGRADED and mutant["LOSES"], name
+        assert mutant["doc"].strip(), name
+
+
+def test_source_has_the_graded_cells_points_and_a_written_answer():
+    meta = {c.metadata.nbgrader["grade_id"]: (c.cell_type, c.metadata.nbgrader) for c in source_cells()}
+    assert {g for g, (_, m) in meta.items() if m["grade"] and not m["solution"]} == AUTOGRADED
+    assert all(meta[g][1]["locked"] and meta[g][1]["points"] > 0 for g in AUTOGRADED)
+    kind, written = meta["written_flatten"]
+    assert kind == "markdown" and written["solution"] and written["grade"] and written["points"] > 0
+    assert {g for g, (_, m) in meta.items() if m["solution"] and not m["grade"]} == {
+        "make_features", "vgg11_cifar", "train_model"}
+    for locked in ("setup_install", "setup", "run_training"):
+        assert meta[locked][1]["locked"] and not meta[locked][1]["solution"] and not meta[locked][1]["grade"]
+    sources = {c.metadata.nbgrader["grade_id"]: c.source for c in source_cells()}
+    assert 'torch.save(model.state_dict(), "a1_vgg_model.pt")' in sources["run_training"]
+    for grade_id in AUTOGRADED:  # hidden checks re-import course_utils before trusting it
+        assert "del sys.modules[_m]" in sources[grade_id].split("### BEGIN HIDDEN TESTS")[1], grade_id
+
+
+def test_release_has_no_solution_and_no_hidden_tests():
+    text = RELEASE.read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
+    for line in DISTINCTIVE:
+        assert line not in "\n".join(c.source for c in nbformat.read(RELEASE, as_version=4).cells), line
+    found, scanned = leaks.scan([RELEASE.parent, PAGE])
+    assert scanned >= 2 and found == [], "\n".join(map(str, found))
+
+
+def test_assignment_page_links_the_release_and_states_points_and_thresholds():
+    page = PAGE.read_text()
+    assert f"{{download}}`{AID}.ipynb <../../assignments/{AID}/{AID}.ipynb>`" in page
+    assert (PAGE.parent / "../../assignments" / AID / f"{AID}.ipynb").resolve() == RELEASE
+    assert f"{AID}_model.pt" in page
+    for profile, threshold in specs.ACCURACY_THRESHOLDS[AID].items():
+        assert f"| `{profile}` |" in page and f"| {threshold:.0%}" in page, profile
+    points = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader.get("points") for c in source_cells()}
+    for grade_id in AUTOGRADED | {"written_flatten"}:
+        assert f"| `{grade_id}` | {points[grade_id]} |" in page, grade_id
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not have_cifar10():
+        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
+    start = time.perf_counter()
+    cohort, _ = roundtrip.run_standard_cohort(AID, tmp_path_factory.mktemp(AID))
+    print(f"\n{AID}: {len(cohort.scores)} submissions executed and graded in {time.perf_counter() - start:.0f} s")
+    return cohort
+
+
+def test_committed_release_is_what_generate_assignment_makes(graded):
+    fresh = nbformat.read(graded.course / "assignments" / AID / f"{AID}.ipynb", as_version=4)
+    committed = nbformat.read(RELEASE, as_version=4)
+    assert [c.source for c in fresh.cells] == [c.source for c in committed.cells]
+
+
+def test_reference_gets_full_marks(graded):
+    assert set(graded.max_scores) == AUTOGRADED
+    assert graded.scores["reference"] == graded.max_scores
+
+
+def test_blank_release_gets_zero_and_feedback(graded):
+    assert set(graded.scores["blank"]) == AUTOGRADED
+    assert graded.total("blank") == 0
+    assert "NotImplementedError" in graded.feedback("blank")
+
+
+def test_feedback_never_shows_hidden_checks(graded):
+    text = html.unescape(graded.feedback("reference") + graded.feedback("mutant_kernel5"))
+    assert "check_trained_accuracy(" not in text and "vgg_cifar_layer_sequence(" not in text
+
+
+@pytest.mark.parametrize("name", sorted(FEEDBACK))
+def test_mutant_loses_exactly_its_checks(graded, name):
+    assert graded.lost(f"mutant_{name}") == MUTANTS[name]["LOSES"]
+
+
+@pytest.mark.parametrize("name", sorted(FEEDBACK))
+def test_mutant_feedback_names_the_bug(graded, name):
+    text = html.unescape(graded.feedback(f"mutant_{name}"))
+    for phrase in FEEDBACK[name]:
+        assert phrase in text, f"{name}: {phrase!r} not in the feedback"
