@@ -63,6 +63,7 @@ STATUS_TEXT = {
     "wrong_assignment": "notebook of another assignment",
     FAILED: "grading stopped",
     MISSING: "no submission",
+    "error": "NOT graded (internal error; run course grade again)",
 }
 
 
@@ -396,6 +397,7 @@ class CohortGrader:
         self.db_lock = threading.Lock()
         self.print_lock = threading.Lock()
         self.idle: queue.Queue[Worker] = queue.Queue()
+        self.cancelled = threading.Event()
         self.releases = released_ids(settings.root)
         self.jupyter_dir = settings.reports / "kernelspec"
 
@@ -441,6 +443,9 @@ class CohortGrader:
         in_gradebook = graded_students(s.db_url, s.assignment)
         for student in students or submitted_students(s.root, s.assignment):
             folder = s.folder(student)
+            if not folder.is_dir():
+                self.say(f"{student}: no submission in {folder}")
+                continue
             note = normalise(folder, s.notebook)
             fp = fingerprint(folder)
             state = self.read_state(student)
@@ -457,17 +462,22 @@ class CohortGrader:
         workers = [Worker(s, self.worker_env()) for _ in range(min(s.workers, len(todo)))]
         for w in workers:
             self.idle.put(w)
-        total, count = len(todo), 0
+        total, count, started = len(todo), 0, time.monotonic()
         try:
             with ThreadPoolExecutor(max_workers=s.workers) as pool:
-                futures = [pool.submit(self.grade_one, *item) for item in todo]
+                futures = {pool.submit(self.grade_one, *item): item[0] for item in todo}
                 try:
                     for fut in as_completed(futures):
-                        outcome = fut.result()
                         count += 1
+                        try:
+                            outcome = fut.result()
+                        except Exception as exc:  # noqa: BLE001 - one student's problem is not the cohort's
+                            # Nothing was recorded for this student: the next run grades them again.
+                            outcome = Outcome(futures[fut], "error", f"{type(exc).__name__}: {exc}")
                         done.append(outcome)
                         self.say(f"[{count}/{total}] {outcome.line()}")
                 except BaseException:
+                    self.cancelled.set()  # in-flight students record nothing: they are graded next run
                     for fut in futures:
                         fut.cancel()
                     for w in workers:
@@ -476,6 +486,11 @@ class CohortGrader:
         finally:
             for w in workers:
                 w.stop()
+        if todo:
+            wall = time.monotonic() - started
+            each = sorted(o.seconds for o in done if not o.skipped and o.status == GRADED) or [0.0]
+            self.say(f"{len(todo)} submission(s) in {wall:.0f} s: {wall / len(todo):.1f} s per submission "
+                     f"with {s.workers} worker(s); autograding one took {each[len(each) // 2]:.1f} s (median)")
         return sorted(done, key=lambda o: o.student)
 
     def grade_one(self, student: str, fp: str, note: str = "") -> Outcome:
@@ -485,6 +500,8 @@ class CohortGrader:
         feedback_failed = False
         if status == "ok":
             result = self.autograde(student)
+            if self.cancelled.is_set():
+                raise RuntimeError("grading run interrupted")
             if result.get("success"):
                 status, message = GRADED, note
             elif result.get("stage") == "feedback":  # graded; only the feedback page is missing

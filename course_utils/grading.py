@@ -150,8 +150,10 @@ def main(argv=None) -> None:
     elif args.command == "collect":
         collect(args.assignment, args.export, root, args.roster, args.pattern)
     elif args.command == "grade":
-        grade(args.assignment, root, workers=args.workers, force=args.force, students=args.student,
-              roster=args.roster)
+        outcomes = grade(args.assignment, root, workers=args.workers, force=args.force, students=args.student,
+                         roster=args.roster)
+        if any(o.status == "error" for o in outcomes):
+            sys.exit(1)
     elif args.command == "report":
         write_report(args.assignment, root, args.roster)
 

@@ -194,8 +194,11 @@ def grading_settings(table: Table) -> dict:
     seen = lambda key: sorted({str(s.get(key)) for s in states if s.get(key) not in (None, "")})
     from . import specs
     thresholds = getattr(specs, "ACCURACY_THRESHOLDS", {}).get(table.assignment, {})
+    times = sorted(s["seconds"] for s in states if s.get("status") == GRADED and s.get("seconds"))
     return {"profile": seen("profile"), "cell timeout (s)": seen("cell_timeout"),
-            "kernel memory (GB)": seen("memory_gb"), "accuracy thresholds": thresholds}
+            "kernel memory (GB)": seen("memory_gb"), "accuracy thresholds": thresholds,
+            "autograde time (s)": (f"median {times[len(times) // 2]:.1f}, max {times[-1]:.1f} per submission"
+                                   if times else "")}
 
 
 def _table(headers, rows) -> str:
@@ -231,6 +234,7 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
         _table(["setting", "value"], [("profile", ", ".join(used) or "-"),
                                       ("cell timeout (s)", ", ".join(settings["cell timeout (s)"]) or "-"),
                                       ("kernel memory limit (GB)", ", ".join(settings["kernel memory (GB)"]) or "-"),
+                                      ("autograde wall time (s)", settings["autograde time (s)"] or "-"),
                                       ("maximum score", f"{table.max_total:g}")]),
         "<h3>Accuracy thresholds (course_utils.specs)</h3>",
         _table(["profile", "threshold"], threshold_rows) if threshold_rows else "<p>none for this assignment</p>",

@@ -7,7 +7,7 @@ sets it up, then drops to an unprivileged uid:
     bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --clearenv
           <the file view below> --
       setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs --
-        python -m course_utils.sandbox_kernel --cpu-s N --mem-gb M ... -- <the kernel's own argv>
+        python course_utils/sandbox_kernel.py --cpu-s N --mem-gb M ... -- <the kernel's own argv>
 
 What the kernel sees (everything else does not exist for it):
 
@@ -266,7 +266,7 @@ def kernel_command(settings: Settings, kernel_argv: list[str], workdir: Path, pr
     lim = settings.limits
     return [settings.bwrap or "bwrap", *bwrap_arguments(settings, workdir, private, env), "--",
             *drop_privileges(settings),
-            sys.executable, "-m", "course_utils.sandbox_kernel", "--cpu-s", f"{lim.cpu_s:g}",
+            sys.executable, str(Path(__file__).with_name("sandbox_kernel.py")), "--cpu-s", f"{lim.cpu_s:g}",
             "--mem-gb", f"{lim.mem_gb:g}", "--fsize-gb", f"{lim.fsize_gb:g}", "--nproc", str(lim.nproc),
             "--", *kernel_argv]
 

@@ -1,6 +1,6 @@
 """Inside the grading sandbox: apply the limits, make a CPU-time breach readable, start the kernel.
 
-:mod:`course_utils.sandbox` runs ``python -m course_utils.sandbox_kernel <limits> -- <kernel argv>``
+:mod:`course_utils.sandbox` runs ``python <this file> <limits> -- <kernel argv>``
 as the sandbox's unprivileged user. This module lowers the resource limits (an unprivileged
 process can lower them, never raise them back), installs a ``SIGXCPU`` handler and then starts
 the real kernel *in this process* when its command is ``<this python> -m <module> ...`` (the
@@ -15,12 +15,19 @@ is killed at the hard limit, twice the soft one.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import resource
-import runpy
-import signal
 import sys
+
+# Started as a script (``python .../course_utils/sandbox_kernel.py``, so that the stock kernel
+# does not pay for importing course_utils and torch): keep this folder off sys.path, so that
+# course_utils' own modules (data, kernel, site, ...) never shadow anything.
+if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import runpy  # noqa: E402
+import signal  # noqa: E402
 
 GiB = 1024 ** 3
 

@@ -22,6 +22,8 @@ try:
 except ImportError:   # tests/ imported as a package
     from tests.test_site import build_site_once
 
+pytestmark = pytest.mark.timeout(3600)   # the site scans wait for the smoke build of test_site.py
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"

@@ -27,6 +27,8 @@ from bs4 import BeautifulSoup
 
 from course_utils import site
 
+pytestmark = pytest.mark.timeout(3600)   # the first test waits for the whole smoke build
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / site.BUILD_DIR / "html"
 SCREENSHOTS = ROOT / site.BUILD_DIR / "screenshots"
@@ -71,7 +73,7 @@ def soup(page: str) -> BeautifulSoup:
 @functools.cache
 def build_site_once() -> site.BuildResult:
     """The smoke build every site test looks at (test_leaks.py scans it too)."""
-    result = site.build("smoke", capture=True, check=False)
+    result = site.build("smoke", root=ROOT, capture=True, check=False)
     log = ANSI.sub("", result.log)
     print(f"\nsite build (smoke): {result.seconds:.0f} s, exit {result.returncode}, "
           f"cache cleared: {result.cache_cleared}")
@@ -254,7 +256,7 @@ def cache_records(build_dir: Path) -> list[tuple]:
 def test_unchanged_rebuild_takes_every_chapter_from_the_execution_cache(built):
     assert built.ok, "the first build failed (see test_site_builds_without_warnings_or_errors)"
     before = cache_records(ROOT / site.BUILD_DIR)
-    rebuild = site.build("smoke", capture=True, check=False, all_pages=True)   # re-reads every page
+    rebuild = site.build("smoke", root=ROOT, capture=True, check=False, all_pages=True)   # re-reads every page
     log = ANSI.sub("", rebuild.log)
     print(f"\ncached rebuild of all pages: {rebuild.seconds:.1f} s (first build {built.seconds:.1f} s)")
     assert rebuild.ok, problems(log)

@@ -121,3 +121,31 @@ def test_untrained_model_fails_the_smoke_threshold(reference):
     model = reference["VGG11CIFAR"](num_classes=10, batch_norm=True)
     _, acc = evaluate(model, eval_loader(get_profile("smoke"), device="cpu"), device="cpu")
     assert acc < specs.accuracy_threshold("a1_vgg", "smoke")
+
+
+@requires_cifar10
+@pytest.mark.slow
+@pytest.mark.parametrize("profile_name", ["smoke", "cpu"])
+def test_reference_training_reaches_the_threshold(profile_name, monkeypatch):
+    """The measuring command of ACCURACY_THRESHOLDS["a1_vgg"]: the reference's own setup and
+    solution cells train in the profile; the accuracy on the grading subset is printed."""
+    import time
+
+    from course_utils.data import eval_loader
+    from course_utils.train import evaluate
+    monkeypatch.setenv("COURSE_PROFILE", profile_name)
+    cells = {c.metadata.nbgrader["grade_id"]: c.source for c in roundtrip.source_notebook("a1_vgg").cells
+             if "nbgrader" in c.metadata}
+    namespace = {}
+    exec(cells["setup"], namespace)
+    for grade_id, source in roundtrip.reference_cells("a1_vgg").items():
+        if not grade_id.startswith("written"):
+            exec(compile(source, f"<a1_vgg:{grade_id}>", "exec"), namespace)
+    start = time.perf_counter()
+    model, _ = namespace["train_model"](namespace["profile"], namespace["device"])
+    seconds = time.perf_counter() - start
+    _, acc = evaluate(model, eval_loader(namespace["profile"], device="cpu"), device="cpu")
+    threshold = specs.accuracy_threshold("a1_vgg", profile_name)
+    print(f"\na1_vgg reference, {profile_name} profile: accuracy {acc:.1%} on the grading subset "
+          f"(threshold {threshold:.0%}), training {seconds:.0f} s")
+    assert acc >= threshold
