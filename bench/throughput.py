@@ -188,7 +188,8 @@ def main(argv=None) -> None:
     parser.add_argument("what", choices=["loader", "fit"])
     parser.add_argument("--impl", required=True, help="loader: tensor | torchvision; fit: fit | bare")
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--images", type=int, default=20_000, help="loader: images to draw")
+    parser.add_argument("--images", type=int, default=20_000,
+                        help="loader: images to draw; fit: train one epoch on the first that many")
     parser.add_argument("--workers", type=int, default=2, help="torchvision loader: worker processes")
     args = parser.parse_args(argv)
     profile = get_profile(args.profile)
@@ -202,6 +203,7 @@ def main(argv=None) -> None:
     else:
         seed_everything(0)
         model = small_cnn()
+        images, labels = images[:args.images], labels[:args.images]
         loader = TensorLoader(images, labels, profile.batch_size, train=True, augment=True, device="cpu")
         n = len(labels)
         if args.impl == "fit":

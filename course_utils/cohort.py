@@ -227,8 +227,10 @@ def inspect_submission(folder: Path, notebook: str, assignment: str,
     looks_like = [a for a, n in sorted(overlap.items()) if a != assignment and n > mine]
     if assignment in releases and (mine == 0 or looks_like):
         guess = f" It looks like the notebook of {', '.join(looks_like)}." if looks_like else ""
-        return "wrong_assignment", (f"this notebook does not contain the cells of {assignment}: none of its "
-                                    f"graded or answer cells are there.{guess} Hint: submit the {assignment} "
+        found = ("none of its graded or answer cells are there" if mine == 0 else
+                 f"it has {mine} of the {len(releases[assignment])} cells of {assignment}, fewer than of another assignment")
+        return "wrong_assignment", (f"this notebook does not contain the cells of {assignment}: {found}."
+                                    f"{guess} Hint: submit the {assignment} "
                                     f"notebook you downloaded and filled in; code pasted into a new notebook "
                                     f"cannot be graded.")
     return "ok", ""

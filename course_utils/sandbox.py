@@ -273,20 +273,28 @@ def kernel_command(settings: Settings, kernel_argv: list[str], workdir: Path, pr
 
 # --- can it run here? --------------------------------------------------------------------------
 
+def missing(settings: Settings) -> str | None:
+    """Why the sandbox cannot run, from cheap checks only (no probe), or None."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux namespaces (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return ("the grading sandbox runs each kernel as the unprivileged user nobody, which needs "
+                "root: run `course grade` as root (e.g. with sudo)")
+    if not settings.bwrap:
+        return (f"bubblewrap ({os.environ.get(BWRAP_ENV) or 'bwrap'}) was not found: install it "
+                "(Debian/Ubuntu: apt-get install -y bubblewrap)")
+    if not settings.setpriv:
+        return "setpriv was not found: install util-linux"
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def available() -> tuple[bool, str]:
     """``(True, what runs)`` or ``(False, why not and what to do)``; probes bwrap once per process."""
-    if not sys.platform.startswith("linux"):
-        return False, f"the grading sandbox needs Linux namespaces (this is {sys.platform})"
-    if os.geteuid() != 0:
-        return False, ("the grading sandbox runs each kernel as the unprivileged user nobody, which needs "
-                       "root: run `course grade` as root (e.g. with sudo)")
     settings = Settings.from_env()
-    if not settings.bwrap:
-        return False, (f"bubblewrap ({os.environ.get(BWRAP_ENV) or 'bwrap'}) was not found: install it "
-                       "(Debian/Ubuntu: apt-get install -y bubblewrap)")
-    if not settings.setpriv:
-        return False, "setpriv was not found: install util-linux"
+    why = missing(settings)
+    if why:
+        return False, why
     with tempfile.TemporaryDirectory(prefix="course-sandbox-probe-") as tmp:
         work, private = Path(tmp) / "work", Path(tmp) / "private"
         work.mkdir()
@@ -422,10 +430,13 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if self._sandbox is None:  # a restart keeps the sandbox of the first start
-            ok, reason = available()
-            if not ok:
-                raise SandboxUnavailable(f"the grading sandbox cannot run here: {reason}")
-            self._sandbox = KernelSandbox(Settings.from_env(), Path(kw.get("cwd") or os.getcwd()))
+            # Cheap checks only: `course grade` probed bwrap already, and a bwrap that fails
+            # anyway ends the kernel at once, which nbgrader reports for that submission.
+            settings = Settings.from_env()
+            why = missing(settings)
+            if why:
+                raise SandboxUnavailable(f"the grading sandbox cannot run here: {why}")
+            self._sandbox = KernelSandbox(settings, Path(kw.get("cwd") or os.getcwd()))
             # The kernel has no network: ZeroMQ over Unix sockets in the private directory.
             self.transport = "ipc"
             self.connection_file = str(self._sandbox.private / "kernel.json")

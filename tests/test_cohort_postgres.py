@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -52,32 +53,35 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
+def postgres():
     """A throwaway server on 127.0.0.1 with trust authentication; yields a db_url."""
     why = install_postgresql()
     if why:
         print(f"SKIP postgres: {why}")
         pytest.skip(why)
     pytest.importorskip("psycopg2", reason="psycopg2 (the test extra psycopg2-binary) is not installed")
-    bindir, data = pg_bindir(), tmp_path_factory.mktemp("pg") / "data"
+    bindir = pg_bindir()
+    # Not under pytest's tmp: that is private to this user, and the server runs as postgres.
+    data = Path(tempfile.mkdtemp(prefix="course-pg-"))
     as_user = []
     if os.geteuid() == 0:  # the server refuses to run as root
-        data.parent.chmod(0o777)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data.mkdir(mode=0o700)
-    if as_user:
         shutil.chown(data, "postgres", "postgres")
     port = free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *map(str, cmd)], check=True, capture_output=True, text=True)
+
+    def run(*cmd):
+        proc = subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{cmd[0]} failed: {proc.stdout}{proc.stderr}"
     run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
     run(bindir / "pg_ctl", "-D", data, "-l", data / "server.log", "-w", "-t", "120", "start",
         "-o", f"-h 127.0.0.1 -p {port} -k {data} -F")
     try:
         run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "gradebook")
-        yield f"postgresql://postgres@127.0.0.1:{port}/gradebook"
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/gradebook"  # SQLAlchemy 2.1's default is psycopg 3
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

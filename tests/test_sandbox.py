@@ -261,9 +261,9 @@ def test_grading_refuses_without_the_flag_and_the_report_says_so_with_it(monkeyp
 
 def test_a_kernel_never_starts_outside_the_sandbox_when_it_cannot_run(monkeypatch, tmp_path):
     """So plain `nbgrader autograde` with the config hook fails loudly instead of running unconfined."""
-    monkeypatch.setattr(sandbox, "available", lambda: (False, "simulated"))
+    monkeypatch.setenv(sandbox.BWRAP_ENV, "/nonexistent/bwrap")
     km = sandbox.SandboxKernelManager(kernel_name="python3")
-    with pytest.raises(sandbox.SandboxUnavailable, match="simulated"):
+    with pytest.raises(sandbox.SandboxUnavailable, match="root|bubblewrap"):
         asyncio.run(km.start_kernel(cwd=str(tmp_path)))
     assert not km.has_kernel
 
@@ -345,3 +345,42 @@ def test_sandbox_cost_per_submission(tmp_path):
           f"sandbox {statistics.median(seconds['on']):.2f} {seconds['on']}, "
           f"no sandbox {statistics.median(seconds['off']):.2f} {seconds['off']}")
     assert scores["on"] == scores["off"] == {s: {"test_square": 2.0} for s in ("s0", "s1", "s2")}
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_sandbox_cost_per_kernel(tmp_path, monkeypatch):
+    """Start a kernel, run one cell, shut it down: with and without the sandbox, alternating.
+
+    Measure: .venv/bin/python -m pytest tests/test_sandbox.py -m slow -k cost -s -p no:cacheprovider
+    """
+    import statistics
+    from jupyter_client.manager import AsyncKernelManager
+    from course_utils import kernel
+    kernel.write_kernelspec(tmp_path / "jupyter", 4.0)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    async def once(manager_class, name: str) -> float:
+        work = tmp_path / uuid.uuid4().hex
+        work.mkdir()
+        start = time.monotonic()
+        km = manager_class(kernel_name=name)
+        await km.start_kernel(cwd=str(work), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=300)
+            reply = await kc._async_execute_interactive("x = sum(range(10))", timeout=60)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel()
+        return time.monotonic() - start
+
+    for name in ("python3", kernel.KERNEL_NAME):
+        runs = {"no sandbox": [], "sandbox": []}
+        for _ in range(3):
+            runs["no sandbox"].append(asyncio.run(once(AsyncKernelManager, name)))
+            runs["sandbox"].append(asyncio.run(once(sandbox.SandboxKernelManager, name)))
+        print(f"\n{name} kernel, start + one cell + shutdown, median of 3: "
+              + ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in runs.items()))

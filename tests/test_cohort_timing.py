@@ -1,0 +1,54 @@
+"""How long autograding one submission takes, per assignment, in the active profile (slow).
+
+    COURSE_PROFILE=smoke .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s
+    COURSE_PROFILE=cpu   .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s
+
+(tests/conftest.py sets ``smoke`` only when ``COURSE_PROFILE`` is unset.) For each assignment,
+the reference is executed once as a student would (training in that profile), copied to
+``COPIES`` students and graded by ``course grade`` with one worker; it prints one table row per
+assignment (the first submission includes starting the worker: nbgrader's imports) and checks
+that every copy got full marks.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import time
+
+import pytest
+
+import roundtrip as rt
+from course_utils import grading
+
+pytestmark = pytest.mark.slow
+COPIES = int(os.environ.get("COURSE_TIMING_COPIES", "4"))
+ASSIGNMENTS = [rt.BLOBS, "a1_vgg", "a2_finetune", "a3_inception", "a4_resnet"]
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_autograde_time_per_submission(aid, tmp_path):
+    profile = os.environ.get("COURSE_PROFILE", "smoke")
+    if aid == rt.BLOBS:
+        course, solutions = rt.toy_course(tmp_path, {aid: rt.blobs_source()})
+        work = rt.write_unexecuted(rt.make_submission(aid, release=course / "assignments", solutions=solutions),
+                                   tmp_path / "reference", aid)
+        rt.blobs_weights(work / rt.BLOBS_WEIGHTS)
+    else:
+        if not (rt.ROOT / "solutions" / aid / f"{aid}.ipynb").is_file():
+            pytest.skip(f"solutions/{aid}/{aid}.ipynb does not exist yet")
+        course = rt.new_course(tmp_path / "course", [aid])
+        work = rt.execute_as_student(rt.make_submission(aid, release=course / "assignments"),
+                                     tmp_path / "reference", aid, profile=profile)
+    for i in range(COPIES):
+        shutil.copytree(work, course / "submitted" / f"s{i:02d}" / aid)
+    start = time.monotonic()
+    outcomes = grading.grade(aid, course, quiet=True, workers=1)
+    wall = time.monotonic() - start
+    each = [o.seconds for o in outcomes]
+    load = os.getloadavg()[0]
+    print(f"\n| {aid} | {profile} | {COPIES} | {wall / COPIES:.1f} s | first {each[0]:.1f} s, "
+          f"then median {statistics.median(each[1:] or each):.1f} s | load {load:.1f} on {os.cpu_count()} cores |")
+    scores = grading.scores(aid, course)
+    full = grading.max_scores(aid, course)
+    assert all(scores[f"s{i:02d}"] == full for i in range(COPIES)), scores
