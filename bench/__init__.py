@@ -46,7 +46,8 @@ def _sizes(profile) -> dict:
     if profile.name == "smoke":
         return {"repeats": 1, "loader_images": 2 * profile.batch_size, "fit_images": 2 * profile.batch_size,
                 "width": 8}
-    return {"repeats": 3, "loader_images": 10_000, "fit_images": None, "width": 32}
+    # fit: 20 batches a side are enough to see a per-step overhead, and keep a busy machine's run short
+    return {"repeats": 3, "loader_images": 10_000, "fit_images": 20 * profile.batch_size, "width": 32}
 
 
 def measure(profile, parts=PARTS, report=print) -> list[Row]:

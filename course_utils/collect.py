@@ -119,7 +119,11 @@ def student_for(relpath: str, roster: list[Student], pattern: str = "") -> tuple
 
 
 class TimestampExtractor(ExtractorPlugin):
-    """Unpack every zip of the export (nested ones too), keeping each member's modification time."""
+    """Unpack every zip of the export (nested ones too), keeping each member's modification time.
+
+    The export itself is unpacked in place (its members' paths are the paths the rules above
+    see); a zip inside it goes to a folder named after it (a student who zipped their folder).
+    """
 
     def extract(self, archive_path: str, extracted_path: str) -> None:
         for root, _, files in os.walk(archive_path):
@@ -127,7 +131,7 @@ class TimestampExtractor(ExtractorPlugin):
                 src = Path(root) / name
                 dest_dir = Path(extracted_path) / Path(root).relative_to(archive_path)
                 if src.suffix.lower() in ARCHIVE_EXT and zipfile.is_zipfile(src):
-                    self.unzip(src, dest_dir / src.stem)
+                    self.unzip(src, dest_dir)
                 else:
                     dest_dir.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(src, dest_dir / name)
@@ -156,14 +160,18 @@ class RosterCollector(FileNameCollectorPlugin):
     pattern = Unicode("", help="regular expression with a (?P<student_id>...) group").tag(config=True)
     valid_ext = List([".ipynb", ".pt"]).tag(config=True)
 
+    _roster: list[Student] | None = None
+
     def collect(self, submitted_file: str):
+        if self._roster is None:
+            self._roster = load_roster(self.roster)
         ext = Path(submitted_file).suffix.lower()
         if ext not in self.valid_ext:
             self.log.warning("Skipped (not a notebook or weights file): %s", submitted_file)
             return None
         extracted = self.parent._format_collect_path(self.parent.extracted_directory)
         relpath = os.path.relpath(submitted_file, extracted)
-        student, why = student_for(relpath, load_roster(self.roster), self.pattern)
+        student, why = student_for(relpath, self._roster, self.pattern)
         if student is None:
             self.log.warning("Skipped %s: %s", relpath, why)
             return None

@@ -199,7 +199,7 @@ def _scale_shift(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 N×3×H×W → float, scaled to [0, 1] and standardised with the CIFAR-10 statistics."""
     scale, shift = _scale_shift(images.device)
-    return images.float().mul_(scale).add_(shift)
+    return torch.addcmul(shift, images.float(), scale)   # a new tensor, even for float input
 
 
 def denormalize(images: torch.Tensor) -> torch.Tensor:

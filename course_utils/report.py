@@ -82,8 +82,10 @@ def read_states(root: Path, assignment: str) -> dict[str, dict]:
 def cohort_table(assignment: str, root: Path, db_url: str, roster: list[Student]) -> Table:
     """Every roster student's (and every other submitter's) scores, status and note."""
     from nbgrader.api import Gradebook
+    from .cohort import ensure_assignment
     root = Path(root)
     states = read_states(root, assignment)
+    ensure_assignment(db_url, assignment)
     with Gradebook(db_url) as gb:
         a = gb.find_assignment(assignment)
         cells = {c.name: (c.name, float(c.max_score), c.cell_type) for nb in a.notebooks for c in nb.grade_cells}

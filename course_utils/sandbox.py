@@ -29,6 +29,12 @@ absent                                         the course root: ``solutions/``, 
                                                the host's /tmp and /run (database sockets)
 =============================================  ===========================================
 
+The notebook being graded holds the hidden tests again while it runs (nbgrader restores them);
+the kernel reads a short note in its place. bwrap itself runs as root without a user
+namespace (so it can bind paths under /root, such as a pyenv interpreter, and needs no
+unprivileged user namespaces); setpriv then drops to the sandbox uid with no capabilities (an
+empty bounding set) and ``no_new_privs``.
+
 Network: a network namespace of its own, with only its own loopback, so no socket reaches
 another host or the grader's ports (PostgreSQL on 127.0.0.1 included). The kernel therefore
 talks to nbgrader over ZeroMQ's ``ipc`` transport (Unix sockets in the private directory,

@@ -93,10 +93,10 @@ def default_optimizer(model: nn.Module, lr: float = 0.05, weight_decay: float = 
 
 def onecycle(optimizer, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
     """Warm up for a quarter of the steps to each group's ``lr``, then anneal towards zero."""
-    # OneCycleLR divides by pct_start * total_steps - 1: keep that above zero for short runs.
+    # OneCycleLR divides by pct_start * total_steps - 1, zero for 4 steps or fewer at 0.25.
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total_steps,
-        pct_start=max(0.25, 1.5 / total_steps))
+        pct_start=0.25 if total_steps > 4 else 1.5 / total_steps)
 
 
 def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimizer=None,

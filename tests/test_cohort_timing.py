@@ -12,6 +12,7 @@ that every copy got full marks.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import time
@@ -42,13 +43,16 @@ def test_autograde_time_per_submission(aid, tmp_path):
                                      tmp_path / "reference", aid, profile=profile)
     for i in range(COPIES):
         shutil.copytree(work, course / "submitted" / f"s{i:02d}" / aid)
-    start = time.monotonic()
+    cpu = lambda: sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                      for f in ("ru_utime", "ru_stime"))
+    start, cpu_start = time.monotonic(), cpu()
     outcomes = grading.grade(aid, course, quiet=True, workers=1)
-    wall = time.monotonic() - start
+    wall, cpu_used = time.monotonic() - start, cpu() - cpu_start  # workers and their kernels are waited for
     each = [o.seconds for o in outcomes]
     load = os.getloadavg()[0]
-    print(f"\n| {aid} | {profile} | {COPIES} | {wall / COPIES:.1f} s | first {each[0]:.1f} s, "
-          f"then median {statistics.median(each[1:] or each):.1f} s | load {load:.1f} on {os.cpu_count()} cores |")
+    print(f"\n| {aid} | {profile} | {COPIES} | {wall / COPIES:.1f} s wall, {cpu_used / COPIES:.1f} s CPU | "
+          f"first {each[0]:.1f} s, then median {statistics.median(each[1:] or each):.1f} s | "
+          f"load {load:.1f} on {os.cpu_count()} cores |")
     scores = grading.scores(aid, course)
     full = grading.max_scores(aid, course)
     assert all(scores[f"s{i:02d}"] == full for i in range(COPIES)), scores

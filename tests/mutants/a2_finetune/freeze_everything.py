@@ -14,4 +14,4 @@ def freeze_features(model, prefix):
 ''',
 }
 LOSES = {"test_freeze_features"}
-FEEDBACK = "should train: ['classifier.1.bias', 'classifier.1.weight']"
+FEEDBACK = "only parameters whose name starts with the prefix may be frozen"

@@ -15,4 +15,4 @@ def freeze_features(model, prefix):
 ''',
 }
 LOSES = {"test_freeze_features", "test_frozen_recipe"}
-FEEDBACK = "trainable parameters after freeze_features"
+FEEDBACK = "trainable parameters after freeze_features + replace_head: expected ['classifier.1.bias', 'classifier.1.weight']"
