@@ -15,8 +15,6 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-import torch
-
 PARTS = ("loader", "fit", "gpu", "speedrun", "chapters", "autograde", "site")
 
 
@@ -52,6 +50,8 @@ def _sizes(profile) -> dict:
 
 def measure(profile, parts=PARTS, report=print) -> list[Row]:
     """Run the selected parts; ``report`` receives each row as soon as it is measured."""
+    import torch
+
     from . import course, throughput
     rows: list[Row] = []
     cuda = torch.cuda.is_available()
@@ -104,15 +104,21 @@ def _parts(text: str) -> tuple[str, ...]:
 
 
 def main(argv=None) -> list[Row]:
-    from course_utils.config import get_profile
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", help="smoke | cpu | full (default: $COURSE_PROFILE, else full on CUDA / cpu)")
     parser.add_argument("--only", type=_parts, default=PARTS, help=f"comma-separated parts: {', '.join(PARTS)}")
     parser.add_argument("--skip", type=_parts, default=(), help="comma-separated parts to leave out")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice); "
+                        "on a machine shared with other jobs, 1 can be several times faster")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
+    import torch   # after parsing: --help and argument errors answer at once
+
+    from course_utils.config import get_profile
     profile = get_profile(args.profile)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     parts = [p for p in args.only if p not in args.skip]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     load = os.getloadavg()[0]

@@ -18,8 +18,9 @@ Which student a file belongs to, from its path inside the export (first rule tha
    ``student_id``, ``lms_id`` or ``email`` appears in the path as a whole token (not preceded
    or followed by a letter or digit). This covers a folder per student
    (``jdoe/a1_vgg.ipynb``), Canvas (``doejane_1234_5678_a1_vgg.ipynb`` with ``lms_id`` 1234)
-   and Moodle (``Jane Doe_1234_assignsubmission_file_/a1_vgg.ipynb``). A file that matches no
-   student, or several, is skipped and listed.
+   and Moodle (``Jane Doe_1234_assignsubmission_file_/a1_vgg.ipynb``). When several students
+   match, the one found earliest in the path wins (``ann/anna.ipynb`` is ann's); a file that
+   matches nobody, or several students at the same place, is skipped and listed.
 3. No roster: the first folder of the path, or for a file at the top level the part of its
    name before the first ``_`` (``jdoe_a1_vgg.ipynb`` → ``jdoe``).
 
@@ -90,8 +91,17 @@ def _token_pattern(alias: str) -> re.Pattern:
 
 
 def match_students(relpath: str, roster: list[Student]) -> list[Student]:
-    """Roster students one of whose aliases is a whole token of ``relpath``."""
-    return [s for s in roster if any(_token_pattern(a).search(relpath) for a in s.aliases)]
+    """Roster students one of whose aliases is a whole token of ``relpath``; if several, those
+    matched earliest in the path (``ann/anna.ipynb`` is ann's: the folder comes first)."""
+    first: dict[str, int] = {}
+    for s in roster:
+        hits = [m.start() for a in s.aliases for m in [_token_pattern(a).search(relpath)] if m]
+        if hits:
+            first[s.student_id] = min(hits)
+    if not first:
+        return []
+    earliest = min(first.values())
+    return [s for s in roster if first.get(s.student_id) == earliest]
 
 
 def student_for(relpath: str, roster: list[Student], pattern: str = "") -> tuple[str | None, str]:

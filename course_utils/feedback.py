@@ -21,6 +21,28 @@ def strip_hidden(source: str) -> str:
     return HIDDEN_BLOCK.sub(HIDDEN_NOTE, source)
 
 
+def hidden_lines(nb) -> set[str]:
+    """The distinctive lines of every hidden block in the notebook (stripped)."""
+    lines = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for block in HIDDEN_BLOCK.findall(cell.source):
+                lines.update(l.strip() for l in block.splitlines()[1:-1]
+                             if len(l.strip()) >= 8 and not l.strip().startswith("#"))
+    return lines
+
+
+def scrub(text: str, secret: set[str]) -> str:
+    """Replace every output line that contains a hidden-test line."""
+    if not secret or not isinstance(text, str):
+        return text
+    plain = ANSI.sub("", text)
+    if not any(s in plain for s in secret):
+        return text
+    return "\n".join("[hidden test line removed]" if any(s in ANSI.sub("", l) for s in secret) else l
+                     for l in text.split("\n"))
+
+
 def is_test_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
@@ -31,12 +53,27 @@ class HideHiddenTests(Preprocessor):
 
     enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
 
+    def preprocess(self, nb, resources):
+        # A student's own cell can print the kernel's input history (In, _ih), which holds
+        # the hidden tests once they have run: scrub their lines from every output too.
+        self._secret = hidden_lines(nb)
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
         cell.source = strip_hidden(cell.source)
-        if is_test_cell(cell) or "HIDDEN TESTS" in cell.source:
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
+        secret = getattr(self, "_secret", set())
+        test_cell = is_test_cell(cell) or HIDDEN_NOTE.strip() in cell.source
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                if test_cell:
                     out["traceback"] = [f"\x1b[0;31m{out.get('ename', 'Error')}\x1b[0m: {ANSI.sub('', out.get('evalue', ''))}"]
+                out["traceback"] = [scrub(t, secret) for t in out.get("traceback", [])]
+                out["evalue"] = scrub(out.get("evalue", ""), secret)
+            if "text" in out:
+                out["text"] = scrub("".join(out["text"]) if isinstance(out["text"], list) else out["text"], secret)
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/"):
+                    out["data"][mime] = scrub("".join(value) if isinstance(value, list) else value, secret)
         return cell, resources

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import yaml
 
+from .config import get_profile
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = Path("book") / "_build"   # relative to the project root
 BUILD = ROOT / BUILD_DIR             # kept for callers that import it
@@ -142,8 +144,6 @@ def build(profile: str | None = None, strict: bool = True, root: Path = ROOT,
     ``BuildResult.log`` instead of streaming it; ``check`` raises
     ``subprocess.CalledProcessError`` when the build fails.
     """
-    from .config import get_profile   # here, not at the top: Sphinx imports this module too (setup)
-
     root = Path(root).resolve()
     name = get_profile(profile).name
     build_dir = root / BUILD_DIR

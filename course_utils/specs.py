@@ -409,16 +409,19 @@ def a3_network_shapes(size: int = 32) -> list[tuple[str, tuple[int, int, int]]]:
     return network_shapes(A3_STEM, A3_BODY, A3_INCEPTION, size)
 
 
-# Assignment 3, the reference train_model (SGD lr 0.05 one-cycle, crops and flips, BatchNorm
-# statistics re-estimated after training), accuracy of the saved weights on eval_loader(profile):
-#   smoke: 0.225 (seed 0); 0.205, 0.235 (seeds 1, 2); untrained 0.100; the relu_missing and
-#          no_reduction mutants 0.210 and 0.240 (so they keep these points, by design).
-#          COURSE_PROFILE=smoke python /tmp/a3/smoke_exp.py smoke "sgd,0.05,1,1,<seed>" [mutant.py]
-#          (= train_model of solutions/a3_inception with seed_everything(<seed>), then
-#          evaluate(model, eval_loader(profile))); 2 shared CPU cores, torch 2.14.1.
-#   cpu:   PENDING
+# Assignment 3: accuracy of the reference's saved weights on data.eval_loader(profile), i.e.
+# train_model of solutions/a3_inception (SGD lr 0.05 one-cycle, crops and flips, BatchNorm
+# statistics re-estimated after training) followed by train.evaluate on the grading subset.
+#   smoke: 0.225 (seed 0, what the round trip runs); seeds 1, 2: 0.205, 0.235; untrained 0.100.
+#          The relu_missing, no_reduction and swapped_order mutants reach 0.210, 0.240, 0.270,
+#          so they keep the accuracy points, as their LOSES say.
+#   cpu:   0.472 (seed 0; 3,328 s of training on 2 CPU cores shared with a load average of ~15).
 #   full:  a target, not measured (no GPU was available).
-ACCURACY_THRESHOLDS["a3_inception"] = {"smoke": 0.15, "cpu": 0.35, "full": 0.85}
+# Measured with the train_model code run as a script (2 shared CPU cores, torch 2.14.1); the
+# same number is printed by the hidden accuracy test when the source notebook is executed:
+#   COURSE_PROFILE=cpu .venv/bin/jupyter nbconvert --to notebook --execute \
+#       solutions/a3_inception/a3_inception.ipynb --output-dir /tmp/a3_run
+ACCURACY_THRESHOLDS["a3_inception"] = {"smoke": 0.15, "cpu": 0.40, "full": 0.80}
 
 
 # --- ResNet (Chapter 5, Assignment 4) --------------------------------------------------------

@@ -131,10 +131,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
     history = History()
     for epoch in range(1, epochs + 1):
         model.train()
-        # Sums stay on the device: an .item() per step would stall a GPU.
-        total_loss = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
+        # Per-step figures stay on the device and are summed once per epoch: an .item() per
+        # step would make a GPU wait for the host, and a running sum costs extra ops per step.
+        losses, hits, sizes = [], [], []
         start = time.perf_counter()
         for batch in tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=quiet, leave=False):
             x, y = _to(batch, device, memory_format)
@@ -146,11 +145,13 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
             optimizer.step()
             if sched is not None:
                 sched.step()
-            total_loss += loss.detach().float() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
-        history.train_loss.append(total_loss.item() / seen)
-        history.train_acc.append(correct.item() / seen)
+            losses.append(loss.detach())
+            hits.append((logits.argmax(1) == y).sum())
+            sizes.append(len(y))
+        seen = sum(sizes)
+        weights = torch.tensor(sizes, dtype=torch.float, device=device)   # a short last batch counts less
+        history.train_loss.append((torch.stack(losses).float() * weights).sum().item() / seen)
+        history.train_acc.append(torch.stack(hits).sum().item() / seen)
         elapsed = time.perf_counter() - start   # after .item(): the GPU has finished the epoch
         history.epoch_time.append(elapsed)
         history.images_per_s.append(seen / elapsed)

@@ -11,7 +11,11 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10"
 os.environ["COURSE_PROFILE"] = "smoke"
 if "COURSE_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["COURSE_DATA_DIR"] = str(SHARED_DATA)
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Plots in this process draw off-screen; kernels started by tests keep Jupyter's inline backend
+# (an exported MPLBACKEND would reach them and their figures would never become outputs).
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
 
 
 def have_cifar10() -> bool:

@@ -78,6 +78,11 @@ def test_assignment_page_links_the_release_and_states_points_and_thresholds():
         assert f"| `{grade_id}` | {points[grade_id]} |" in page, grade_id
 
 
+# The first test to use the cohort pays for it: 9 notebooks executed as students (training in
+# smoke) and graded. A few minutes on an idle machine; much longer on a busy shared one.
+COHORT_TIMEOUT = pytest.mark.timeout(5400)
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     if not have_cifar10():
@@ -86,27 +91,32 @@ def graded(tmp_path_factory):
     return cohort
 
 
+@COHORT_TIMEOUT
 def test_committed_release_is_what_generate_assignment_makes(graded):
     fresh = nbformat.read(graded.course / "assignments" / AID / f"{AID}.ipynb", as_version=4)
     committed = nbformat.read(RELEASE, as_version=4)
     assert [c.source for c in fresh.cells] == [c.source for c in committed.cells]
 
 
+@COHORT_TIMEOUT
 def test_reference_gets_full_marks(graded):
     assert set(graded.max_scores) == AUTOGRADED
     assert graded.scores["reference"] == graded.max_scores
 
 
+@COHORT_TIMEOUT
 def test_blank_release_gets_zero_and_feedback(graded):
     assert graded.total("blank") == 0
     assert graded.feedback("blank")
 
 
+@COHORT_TIMEOUT
 @pytest.mark.parametrize("name", sorted(FEEDBACK))
 def test_mutant_loses_exactly_its_checks(graded, name):
     assert graded.lost(f"mutant_{name}") == MUTANTS[name]["LOSES"]
 
 
+@COHORT_TIMEOUT
 @pytest.mark.parametrize("name", sorted(FEEDBACK))
 def test_mutant_feedback_names_the_bug(graded, name):
     text = html.unescape(graded.feedback(f"mutant_{name}"))

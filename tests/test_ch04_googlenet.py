@@ -48,6 +48,11 @@ def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a3_answer():
     assert scanned == 1 and found == [], "\n".join(map(str, found))
 
 
+# The first test to use the executed chapter pays for the run: about a minute on an idle
+# machine, several on a busy shared one.
+EXECUTION_TIMEOUT = pytest.mark.timeout(1800)
+
+
 @pytest.fixture(scope="module")
 def executed():
     if not have_cifar10():
@@ -56,6 +61,7 @@ def executed():
     return nb, outputs_text(nb), seconds
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     nb, text, _ = executed
     assert "profile: smoke" in text
@@ -63,6 +69,7 @@ def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     assert count_images(nb) >= 4
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_shows_each_naive_branch_and_both_concatenations(executed):
     _, text, _ = executed
     c_in, n1, _, n3, _, n5, _ = specs.GOOGLENET_INCEPTION["3a"]
@@ -72,6 +79,7 @@ def test_chapter_shows_each_naive_branch_and_both_concatenations(executed):
     assert f"dim=1 on the batch -> (2, {specs.naive_inception_out_channels(c_in, n1, n3, n5)}, 100, 100)" in text
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_reports_the_naive_and_reduced_cost_of_3a(executed):
     _, text, _ = executed
     c_in, n1, r3, n3, r5, n5, pp = row = specs.GOOGLENET_INCEPTION["3a"]
@@ -79,24 +87,28 @@ def test_chapter_reports_the_naive_and_reduced_cost_of_3a(executed):
             f"reduced {specs.reduced_inception_params(*row):,}") in text
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_googlenet_has_torchvisions_parameter_count(executed):
     _, text, _ = executed
     n = count_parameters(torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True))["total"]
     assert f"table-built {n:,} | torchvision {n:,} | formula {n:,}" in text
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_walks_through_the_shapes_at_224(executed):
     _, text, _ = executed
     for label, shape in specs.googlenet_shapes(224):
         assert f"{label:16s} {str(shape):18s}" in text, label
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_shows_aux_losses_in_training_and_logits_only_at_inference(executed):
     _, text, _ = executed
     assert "training: GoogLeNetOutputs" in text and f"+ {specs.AUX_LOSS_WEIGHT} × (" in text
     assert "inference: Tensor of shape (2, 1000)" in text
 
 
+@EXECUTION_TIMEOUT
 def test_chapter_trains_the_cifar_adaptation(executed):
     _, text, _ = executed
     assert "epoch 1/1" in text and "test accuracy" in text
@@ -104,6 +116,7 @@ def test_chapter_trains_the_cifar_adaptation(executed):
 
 @requires_cifar10
 @pytest.mark.slow
+@pytest.mark.timeout(CPU_BUDGET_S * 6)
 def test_chapter_runs_in_the_cpu_profile_within_five_minutes():
     nb, seconds = execute_notebook(CHAPTER, profile="cpu", timeout=CPU_BUDGET_S * 3)
     print(f"chapter 4, cpu profile: {seconds:.0f} s")

@@ -45,6 +45,13 @@ for _name in dir(_graded_checks):
 '''
 
 
+@pytest.fixture(autouse=True, scope="module")
+def only_when_slow_is_selected(request):
+    """``pytest`` alone (CI's ``make test``) runs every marker: ask for these explicitly."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("slow: run with -m slow")
+
+
 def meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 

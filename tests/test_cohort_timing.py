@@ -27,6 +27,13 @@ COPIES = int(os.environ.get("COURSE_TIMING_COPIES", "4"))
 ASSIGNMENTS = [rt.BLOBS, "a1_vgg", "a2_finetune", "a3_inception", "a4_resnet"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def only_when_slow_is_selected(request):
+    """``pytest`` alone (CI's ``make test``) runs every marker: ask for these explicitly."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("slow: run with -m slow")
+
+
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_autograde_time_per_submission(aid, tmp_path):
     profile = os.environ.get("COURSE_PROFILE", "smoke")

@@ -325,6 +325,9 @@ def test_normalize_standardises_and_denormalize_inverts():
     expected = (x.float() / 255 - torch.tensor(data.CIFAR10_MEAN).view(1, 3, 1, 1)) / torch.tensor(data.CIFAR10_STD).view(1, 3, 1, 1)
     assert torch.allclose(z, expected, atol=1e-5)
     assert torch.allclose(data.denormalize(z), x.float() / 255, atol=1e-5)
+    as_float = x.float()
+    data.normalize(as_float)
+    assert torch.equal(as_float, x.float()), "normalize must not change its input"
 
 
 def crop_flip_one_by_one(images, padding, generator):

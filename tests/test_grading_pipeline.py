@@ -59,3 +59,16 @@ def test_strip_hidden_replaces_each_block():
     src = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2\n"
     out = strip_hidden(src)
     assert "secret" not in out and "a = 1" in out and "b = 2" in out
+
+
+def test_hidden_lines_printed_from_input_history_are_scrubbed():
+    from nbformat.v4 import new_code_cell, new_output
+    from course_utils.feedback import HideHiddenTests
+    nb = toy_source()
+    nb.cells[2].outputs = []
+    snoop = new_code_cell("print(In)")
+    snoop.outputs = [new_output("stream", name="stdout", text=f"['', 'x', {roundtrip.SQUARE_HIDDEN_LINE!r}]\nafter\n")]
+    nb.cells.insert(3, snoop)
+    HideHiddenTests().preprocess(nb, {})
+    assert "square(3) == 9" not in snoop.outputs[0]["text"]
+    assert "after" in snoop.outputs[0]["text"]

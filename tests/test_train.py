@@ -114,6 +114,16 @@ def test_evaluate_averages_over_examples_not_batches():
     assert model.training, "evaluate must give the model back in the mode it had"
 
 
+def test_train_figures_average_over_examples_including_a_short_last_batch():
+    batches = logit_batches(sizes=(8, 8, 3))
+    model = nn.Linear(10, 10)
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)   # weights fixed: training = evaluating
+    history = fit(model, batches, epochs=1, optimizer=frozen, scheduler=None, device="cpu", quiet=True)
+    loss, acc = evaluate(model, batches, "cpu")
+    assert history.train_loss[0] == pytest.approx(loss, rel=1e-5)
+    assert history.train_acc[0] == pytest.approx(acc)
+
+
 def test_predict_returns_argmax_and_labels_in_loader_order():
     batches = logit_batches()
     preds, labels = predict(Logits(), batches, "cpu")
