@@ -16,7 +16,7 @@ ifneq ($(PROFILE),)
 export COURSE_PROFILE := $(PROFILE)
 endif
 
-.PHONY: course release site test test-all bench clean venv
+.PHONY: course release site test test-all bench clean venv sysdeps
 
 venv: $(STAMP)
 
@@ -35,7 +35,23 @@ release: $(STAMP)                        ## assignments/ from solutions/ (nbgrad
 site: $(STAMP)                           ## book/_build/html, chapters executed in the active profile
 	$(BIN)/python -m course_utils.site build
 
-test: $(STAMP)                           ## the suite CI runs (smoke profile)
+# System tools some suites drive: a real browser (site), PostgreSQL (large-cohort gradebook),
+# bubblewrap (grading sandbox). Installed as root on Debian when missing; elsewhere those
+# suites skip and say why.
+sysdeps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	  { command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	      || echo "could not install$$missing: the suites that need them will skip"; \
+	  fi; \
+	fi
+
+test: $(STAMP) sysdeps                   ## the suite CI runs (smoke profile)
 	$(BIN)/python -m pytest
 
 test-all: $(STAMP)                       ## also the slow suites (cpu-profile timings)
