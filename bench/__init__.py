@@ -45,7 +45,7 @@ def _sizes(profile) -> dict:
         return {"repeats": 1, "loader_images": 2 * profile.batch_size, "fit_images": 2 * profile.batch_size,
                 "width": 8}
     # fit: 20 batches a side are enough to see a per-step overhead, and keep a busy machine's run short
-    return {"repeats": 3, "loader_images": 10_000, "fit_images": 20 * profile.batch_size, "width": 32}
+    return {"repeats": 5, "loader_images": 10_000, "fit_images": 20 * profile.batch_size, "width": 32}
 
 
 def measure(profile, parts=PARTS, report=print) -> list[Row]:
@@ -71,8 +71,9 @@ def measure(profile, parts=PARTS, report=print) -> list[Row]:
         r = throughput.fit_overhead(profile, sizes["repeats"], images=sizes["fit_images"],
                                     width=sizes["width"])
         add("fit", "fit vs bare loop, img/s", f"{r['ratio']:.2f}×",
-            f"{r['fit_img_s']:,.0f} vs {r['bare_img_s']:,.0f} img/s; small CNN (width {r['width']}), {r['images']:,} images, "
-            f"batch {r['batch_size']}, {r['device']}, bar+history on, median of {r['repeats']}")
+            f"{r['fit_img_s']:,.0f} vs {r['bare_img_s']:,.0f} img/s (per CPU second: {r['cpu_ratio']:.2f}×); "
+            f"small CNN (width {r['width']}), {r['images']:,} images, batch {r['batch_size']}, "
+            f"{r['device']}, bar+history on, median of {r['repeats']}")
     if "gpu" in parts:
         if cuda:
             ips = throughput.gpu_switches(profile)

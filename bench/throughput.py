@@ -121,10 +121,11 @@ def bare_loop(model: nn.Module, loader, epochs: int, device) -> None:
         torch.cuda.synchronize()
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
+def _timed(fn) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()`` (CPU time is steadier on a machine shared with others)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def fit_overhead(profile: Profile, repeats: int = 3, epochs: int = 1, device=None,
@@ -151,9 +152,10 @@ def fit_overhead(profile: Profile, repeats: int = 3, epochs: int = 1, device=Non
 
     t_fit, t_bare = _paired(lambda: _timed(with_fit), lambda: _timed(bare), repeats)
     n = epochs * len(labels)
-    return {"ratio": statistics.median(b / f for f, b in zip(t_fit, t_bare)),
-            "fit_img_s": statistics.median(n / t for t in t_fit),
-            "bare_img_s": statistics.median(n / t for t in t_bare),
+    return {"ratio": statistics.median(b[0] / f[0] for f, b in zip(t_fit, t_bare)),
+            "cpu_ratio": statistics.median(b[1] / f[1] for f, b in zip(t_fit, t_bare)),
+            "fit_img_s": statistics.median(n / t[0] for t in t_fit),
+            "bare_img_s": statistics.median(n / t[0] for t in t_bare),
             "images": n, "batch_size": profile.batch_size, "repeats": repeats, "device": str(device),
             "width": width}
 

@@ -1,9 +1,10 @@
 """How long autograding one submission takes, per assignment, in the active profile (slow).
 
-    COURSE_PROFILE=smoke .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s
-    COURSE_PROFILE=cpu   .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s
+    .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s
+    COURSE_TIMING_PROFILE=cpu .venv/bin/python -m pytest -m slow tests/test_cohort_timing.py -s -k a1_vgg
 
-(tests/conftest.py sets ``smoke`` only when ``COURSE_PROFILE`` is unset.) For each assignment,
+(tests/conftest.py pins ``COURSE_PROFILE=smoke``; ``COURSE_TIMING_PROFILE`` picks the profile
+here, default ``smoke``.) For each assignment,
 the reference is executed once as a student would (training in that profile), copied to
 ``COPIES`` students and graded by ``course grade`` with one worker; it prints one table row per
 assignment (the first submission includes starting the worker: nbgrader's imports) and checks
@@ -35,8 +36,9 @@ def only_when_slow_is_selected(request):
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
-def test_autograde_time_per_submission(aid, tmp_path):
-    profile = os.environ.get("COURSE_PROFILE", "smoke")
+def test_autograde_time_per_submission(aid, tmp_path, monkeypatch):
+    profile = os.environ.get("COURSE_TIMING_PROFILE", "smoke")
+    monkeypatch.setenv("COURSE_PROFILE", profile)
     if aid == rt.BLOBS:
         course, solutions = rt.toy_course(tmp_path, {aid: rt.blobs_source()})
         work = rt.write_unexecuted(rt.make_submission(aid, release=course / "assignments", solutions=solutions),
