@@ -281,8 +281,8 @@ class TensorLoader:
         order = torch.randperm(n, generator=self.generator, device=self.device) if self.train else None
         for b in range(len(self)):
             with _one_cpu_thread(self.device.type == "cpu"):
-                if order is None:   # in order: a slice is a view, no gather needed
-                    x, y = self.images[b * size:(b + 1) * size], self.labels[b * size:(b + 1) * size]
+                if order is None:   # in order: slices, no gather needed
+                    x, y = self.images[b * size:(b + 1) * size], self.labels[b * size:(b + 1) * size].clone()
                 else:
                     idx = order[b * size:(b + 1) * size]
                     x, y = self.images[idx], self.labels[idx]

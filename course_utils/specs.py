@@ -149,10 +149,12 @@ def vgg_cifar_layer_sequence(cfg, batch_norm: bool = False, num_classes: int = 1
 # chance 10 %; an untrained VGG11CIFAR predicts one class there: exactly 10.0 %). Measured with
 #   .venv/bin/python -m pytest tests/test_specs_vgg.py -m slow -s -k reference_training
 # (the reference's train_model: seed 0, fit defaults, augmentation, then update_bn):
-#   smoke: 17.5 % (2 threads); 17-20 % over seeds 0-5 (1 thread). Threshold 13 %: at least
-#          8 images above constant prediction and 8 below the worst seed.
-#   cpu:   41.3 % (validation curve 11 → 26 → 34 → 43 %), training 1,304 s with 1 thread on a
-#          machine at load 14 (about 4 min expected on 2 idle cores). Threshold 30 %.
+#   smoke: 17.5-18.5 % in repeated runs (thread count and load change the float rounding);
+#          17-20 % over seeds 0-5. Threshold 13 %: 6 images above constant prediction
+#          (20/200) and 8 below the worst seed.
+#   cpu:   41.3 % (validation curve 11 → 26 → 34 → 43 %), training 1,304 s: the same cells run
+#          once from a script with OMP_NUM_THREADS=1 on a machine at load 14 (DESIGN.md's 48 img/s
+#          on 2 idle cores predicts about 4 min). Threshold 30 %: 11 points of margin.
 #   full:  not measured (no GPU here): 80 % is a target for 30 epochs, well below the ~92 %
 #          VGG-11-BN reaches on CIFAR-10 in 100-200 epochs (DESIGN.md).
 ACCURACY_THRESHOLDS["a1_vgg"] = {"smoke": 0.13, "cpu": 0.30, "full": 0.80}
@@ -537,5 +539,5 @@ def resnet_cifar_shapes(depth: int, size: int = 32, num_classes: int = 10) -> li
 #        then course_utils.train.evaluate(model, data.eval_loader(profile, device="cpu")).
 # cpu:   PENDING
 # full:  a target, not measured (no GPU was available): He et al. report 91.25 % for ResNet-20.
-ACCURACY_THRESHOLDS["a4_resnet"] = {"smoke": 0.13, "cpu": 0.40, "full": 0.90}
+ACCURACY_THRESHOLDS["a4_resnet"] = {"smoke": 0.13, "cpu": 0.25, "full": 0.90}
 

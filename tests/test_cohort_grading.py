@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -130,13 +131,6 @@ def course_cli(course: Path, *args: str, **popen) -> subprocess.Popen:
     env.pop("COURSE_DB_URL", None)
     return subprocess.Popen([sys.executable, "-m", "course_utils.grading", "--root", str(course), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
-
-
-def run_cli(course: Path, *args: str) -> str:
-    proc = course_cli(course, *args)
-    out, _ = proc.communicate(timeout=1500)
-    assert proc.returncode == 0, out
-    return out
 
 
 def grading_processes(course: Path) -> list[int]:
@@ -305,14 +299,9 @@ def test_feedback_never_shows_hidden_tests(run):
 
 def test_unreadable_submissions_are_recorded_with_their_reason(run):
     course = run["course"]
-    states = {s: rt_json(course / "reports" / AID / "grading" / f"{s}.json") for s in STUDENTS}
+    states = {s: json.loads((course / "reports" / AID / "grading" / f"{s}.json").read_text()) for s in STUDENTS}
     assert {s: st["status"] for s, st in states.items() if st["status"] != "graded"} == STUBS
     assert all(st["profile"] == "smoke" and st["cell_timeout"] == CELL_TIMEOUT for st in states.values())
-
-
-def rt_json(path: Path) -> dict:
-    import json
-    return json.loads(path.read_text())
 
 
 # --- nothing is lost ---------------------------------------------------------------------------
