@@ -61,4 +61,4 @@ bench: $(STAMP)                          ## benchmarks table (not pass/fail)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf book/_build gradebook.db submitted autograded feedback
+	rm -rf book/_build gradebook.db submitted autograded feedback reports downloaded grades.csv
