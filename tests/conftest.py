@@ -9,6 +9,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10"
 
 # Set before anything imports course_utils, and inherited by every kernel a test starts.
 os.environ["COURSE_PROFILE"] = "smoke"
+os.environ.setdefault("COURSE_OFFLINE", "1")  # tests never download: CI has no network
 if "COURSE_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["COURSE_DATA_DIR"] = str(SHARED_DATA)
 # Plots in this process draw off-screen; kernels started by tests keep Jupyter's inline backend
