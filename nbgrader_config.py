@@ -55,3 +55,10 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "course_utils.feedback.HideHiddenTests",
 ]
+
+# Autograding runs every student's kernel in the grading sandbox (course_utils/sandbox.py):
+# unprivileged, offline, seeing only its own working copy, the data and the Python environment.
+# `course grade` refuses to grade where it cannot run, unless given --unsafe-no-sandbox.
+from course_utils import sandbox as _sandbox  # noqa: E402
+
+_sandbox.configure(c)

@@ -136,6 +136,7 @@ class Outcome:
     cell_timeout: int = 0
     memory_gb: float = 0.0
     graded_at: str = ""
+    sandbox: str = ""  # "on": graded in the grading sandbox; "off": --unsafe-no-sandbox
     skipped: bool = field(default=False, compare=False)
 
     def line(self) -> str:
@@ -390,7 +391,7 @@ def explain_failure(result: dict, budget: float) -> str:
 class CohortGrader:
     """One grading run of one assignment (see the module docstring)."""
 
-    def __init__(self, settings: Settings, roster: list[Student], quiet: bool = False):
+    def __init__(self, settings: Settings, roster: list[Student], quiet: bool = False, mode=None):
         # nbgrader's Gradebook trips SQLAlchemy 2's autoflush warnings when it adds a submission.
         warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
         self.s = settings
@@ -402,6 +403,7 @@ class CohortGrader:
         self.cancelled = threading.Event()
         self.releases = released_ids(settings.root)
         self.jupyter_dir = settings.reports / "kernelspec"
+        self.mode = mode  # a course_utils.sandbox.GradingMode; None: as nbgrader_config.py says
 
     # where things go
     def state_path(self, student: str) -> Path:
@@ -460,6 +462,8 @@ class CohortGrader:
         self.say(f"grading {s.assignment}: {len(todo)} submission(s) to grade, {len(done)} already graded; "
                  f"{s.workers} worker(s), profile {s.profile}, cell timeout {s.cell_timeout} s, "
                  f"kernel memory {s.memory_gb:g} GB")
+        if self.mode is not None and todo:
+            self.say(self.mode.note)
         kernel.write_kernelspec(self.jupyter_dir, s.memory_gb)
         workers = [Worker(s, self.worker_env()) for _ in range(min(s.workers, len(todo)))]
         for w in workers:
@@ -522,7 +526,8 @@ class CohortGrader:
                                 status, message, score, max_score)
         outcome = Outcome(student, status, message, score, max_score, time.monotonic() - start, fp,
                           s.profile, s.cell_timeout, s.memory_gb,
-                          dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                          dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                          "" if self.mode is None else ("on" if self.mode.sandboxed else "off"))
         self.write_state(outcome)
         return outcome
 
@@ -534,7 +539,8 @@ class CohortGrader:
                 "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.jupyter_dir), os.environ.get("JUPYTER_PATH")])),
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
                 "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads),
-                "COURSE_PROFILE": s.profile, "COURSE_KERNEL_MEMORY_GB": f"{s.memory_gb:g}"}
+                "COURSE_PROFILE": s.profile, "COURSE_KERNEL_MEMORY_GB": f"{s.memory_gb:g}",
+                **(self.mode.env if self.mode is not None else {})}
 
     def autograde(self, student: str) -> dict:
         """nbgrader autograde + generate_feedback for one student, in one of the worker processes."""
@@ -658,15 +664,19 @@ def course_lock(root: Path):
 
 
 def grade_cohort(assignment: str, root: Path, db_url: str, workers: int = 1, roster_path=None,
-                 students: list[str] | None = None, force: bool = False, quiet: bool = False) -> list[Outcome]:
-    """Grade every submission of ``assignment`` in the course at ``root`` (see the module docstring)."""
+                 students: list[str] | None = None, force: bool = False, quiet: bool = False,
+                 mode=None) -> list[Outcome]:
+    """Grade every submission of ``assignment`` in the course at ``root`` (see the module docstring).
+
+    ``mode`` (:func:`course_utils.sandbox.grading_mode`) says whether kernels run in the sandbox.
+    """
     root = Path(root)
     settings = Settings.for_run(root, assignment, db_url, workers)
     roster = load_roster(roster_path or root / "roster.csv")
     with course_lock(root):
         for leftover in (settings.reports / "tmp").glob("*"):  # private gradebooks of a killed run
             leftover.unlink()
-        return CohortGrader(settings, roster, quiet).run(students, force)
+        return CohortGrader(settings, roster, quiet, mode).run(students, force)
 
 
 # --- the worker process --------------------------------------------------------------------------

@@ -69,16 +69,20 @@ def collect(assignment: str, export: str | Path, root: Path = ROOT, roster=None,
 
 
 def grade(assignment: str, root: Path = ROOT, quiet: bool = False, workers: int | None = None,
-          force: bool = False, students: list[str] | None = None, roster=None):
+          force: bool = False, students: list[str] | None = None, roster=None,
+          unsafe_no_sandbox: bool = False):
     """Autograde every submission of ``assignment``, write feedback, export the grades.
 
     Returns one :class:`course_utils.cohort.Outcome` per submission. Submissions already
-    graded (same files, same profile) are skipped unless ``force``.
+    graded (same files, same profile) are skipped unless ``force``. Kernels run in the grading
+    sandbox (:mod:`course_utils.sandbox`); where it cannot run this raises
+    :class:`~course_utils.sandbox.SandboxUnavailable` unless ``unsafe_no_sandbox``.
     """
-    from . import report
+    from . import report, sandbox
     from .cohort import grade_cohort
+    mode = sandbox.grading_mode(unsafe_no_sandbox)
     outcomes = grade_cohort(assignment, Path(root), db_url(root), workers or default_workers(), roster,
-                            students, force, quiet)
+                            students, force, quiet, mode)
     paths = report.build(assignment, Path(root), db_url(root), roster, html_report=False)
     if not quiet:
         print(f"grades: {paths['grades']}\nnbgrader export: {paths['nbgrader_export']}\n"
@@ -140,6 +144,9 @@ def main(argv=None) -> None:
     p.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--roster", help="roster CSV (default: roster.csv)")
+    p.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade without the grading sandbox where it cannot run (student code then runs with "
+                        "your rights; the report says so)")
     p = sub.add_parser("report", help="grades.csv and report.html for an assignment")
     p.add_argument("assignment")
     p.add_argument("--roster", help="roster CSV (default: roster.csv)")
@@ -150,8 +157,13 @@ def main(argv=None) -> None:
     elif args.command == "collect":
         collect(args.assignment, args.export, root, args.roster, args.pattern)
     elif args.command == "grade":
-        outcomes = grade(args.assignment, root, workers=args.workers, force=args.force, students=args.student,
-                         roster=args.roster)
+        from .sandbox import SandboxUnavailable
+        try:
+            outcomes = grade(args.assignment, root, workers=args.workers, force=args.force, students=args.student,
+                             roster=args.roster, unsafe_no_sandbox=args.unsafe_no_sandbox)
+        except SandboxUnavailable as exc:
+            print(f"course grade: {exc}", file=sys.stderr)
+            sys.exit(2)
         if any(o.status == "error" for o in outcomes):
             sys.exit(1)
     elif args.command == "report":

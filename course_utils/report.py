@@ -197,7 +197,7 @@ def grading_settings(table: Table) -> dict:
     from . import specs
     thresholds = getattr(specs, "ACCURACY_THRESHOLDS", {}).get(table.assignment, {})
     times = sorted(s["seconds"] for s in states if s.get("status") == GRADED and s.get("seconds"))
-    return {"profile": seen("profile"), "cell timeout (s)": seen("cell_timeout"),
+    return {"profile": seen("profile"), "sandbox": seen("sandbox"), "cell timeout (s)": seen("cell_timeout"),
             "kernel memory (GB)": seen("memory_gb"), "accuracy thresholds": thresholds,
             "autograde time (s)": (f"median {times[len(times) // 2]:.1f}, max {times[-1]:.1f} per submission"
                                    if times else "")}
@@ -224,6 +224,8 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
         check_rows.append((name, f"{pts:g}", f"{full}/{len(got)}", f"{full / len(got):.0%}" if got else "-",
                            f"{sum(got) / len(got):.2f}" if got else "-"))
     failures = failure_counts(table, root)[:10]
+    unsandboxed = sorted(r.student_id for r in table.rows if r.state and r.state.get("sandbox") == "off")
+    sandbox_text = {"on": "on (course_utils/sandbox.py)", "off": "OFF (--unsafe-no-sandbox)"}
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(table.assignment)}: grading report</title>",
@@ -232,8 +234,14 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
         f"<h1>{html.escape(table.assignment)}: grading report</h1>",
         f"<p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. "
         f"{len(table.rows)} student(s): " + ", ".join(f"{n} {STATUS_TEXT.get(s, s)}" for s, n in sorted(counts.items())) + ".</p>",
+        (f"<p style='border:2px solid #b00;padding:.5em;color:#b00'><strong>Graded without the grading "
+         f"sandbox</strong> (--unsafe-no-sandbox): the code of {len(unsandboxed)} student(s) ran with the "
+         "grader's rights and could have read solutions/, the gradebook and other students' submissions: "
+         f"{html.escape(', '.join(unsandboxed))}.</p>" if unsandboxed else ""),
         "<h2>Grading settings</h2>",
         _table(["setting", "value"], [("profile", ", ".join(used) or "-"),
+                                      ("grading sandbox", ", ".join(sandbox_text.get(v, v) for v in settings["sandbox"])
+                                       or "-"),
                                       ("cell timeout (s)", ", ".join(settings["cell timeout (s)"]) or "-"),
                                       ("kernel memory limit (GB)", ", ".join(settings["kernel memory (GB)"]) or "-"),
                                       ("autograde wall time (s)", settings["autograde time (s)"] or "-"),

@@ -104,7 +104,7 @@ def graded(postgres, tmp_path_factory):
         bad = course / "submitted" / "badjson" / AID
         bad.mkdir(parents=True)
         (bad / f"{AID}.ipynb").write_text('{"cells": [')
-        outcomes = grading.grade(AID, root=course, quiet=True, workers=2)
+        outcomes = grading.grade(AID, root=course, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
         counts = rt.submission_counts(postgres, AID)
         table = report.cohort_table(AID, course, postgres, [])
     finally:

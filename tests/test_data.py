@@ -222,6 +222,21 @@ def test_torn_cache_file_is_rebuilt(imagefolder_root):
     torch.load(cached, weights_only=True)   # rewritten whole
 
 
+def test_cache_is_readable_by_other_users(imagefolder_root):
+    """The grading sandbox's unprivileged uid reads the cache the instructor built."""
+    data.load_tensors(False, root=imagefolder_root)
+    (cached,) = data.cache_dir().glob("cifar10_test_*.pt")
+    assert cached.stat().st_mode & 0o044 == 0o044
+
+
+def test_an_unwritable_cache_still_gives_the_data(imagefolder_root, fake_splits, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(data.CACHE_ENV, str(blocker / "cache"))   # cannot be created, even by root
+    images, labels = data.load_tensors(False, root=imagefolder_root)
+    assert len(labels) == len(fake_splits[1][1]) and images.dtype == torch.uint8
+
+
 # --- the real CIFAR-10 ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import runpy
 import socket
 import sqlite3
@@ -146,6 +147,15 @@ def test_an_honest_student_is_graded_as_usual_in_the_sandbox(graded):
 
 
 @needs_sandbox
+def test_course_grade_records_and_reports_that_the_sandbox_was_on(graded):
+    states = graded.course / "reports" / AID / "grading"
+    assert {json.loads(p.read_text())["sandbox"] for p in states.glob("*.json")} == {"on"}
+    grading.write_report(AID, graded.course, quiet=True)
+    page = (graded.course / "reports" / AID / "report.html").read_text()
+    assert "on (course_utils/sandbox.py)" in page and "Graded without the grading sandbox" not in page
+
+
+@needs_sandbox
 @pytest.mark.parametrize("name", ATTACKS)
 def test_attack_fails_and_the_attacker_still_gets_a_grade(graded, name):
     attack, cohort = graded.attacks[name], graded.cohort
@@ -256,6 +266,34 @@ def test_grading_refuses_without_the_flag_and_the_report_says_so_with_it(monkeyp
     mode = sandbox.grading_mode(unsafe_no_sandbox=True)
     assert not mode.sandboxed and mode.env == {sandbox.MODE_ENV: "off"}
     assert "WITHOUT A SANDBOX" in mode.note and "simulated: bubblewrap is missing" in mode.note
+
+
+def test_course_grade_refuses_where_the_sandbox_cannot_run_and_grades_nothing(monkeypatch, tmp_path, capsys):
+    course, solutions = roundtrip.toy_course(tmp_path, {AID: roundtrip.square_source()})
+    nb = roundtrip.make_submission(AID, release=course / "assignments", solutions=solutions)
+    roundtrip.submit(course, AID, "s1", roundtrip.write_unexecuted(nb, tmp_path / "w" / "s1", AID))
+    monkeypatch.setattr(sandbox, "available", lambda: (False, "simulated: not root"))
+    with pytest.raises(SystemExit) as exited:
+        grading.main(["--root", str(course), "grade", AID])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "refusing to grade" in err and "simulated: not root" in err and "--unsafe-no-sandbox" in err
+    assert not (course / "autograded").exists() and not (course / "reports" / AID / "grading").exists()
+
+
+def test_unsafe_no_sandbox_grades_and_the_report_says_so(monkeypatch, tmp_path):
+    course, solutions = roundtrip.toy_course(tmp_path, {AID: roundtrip.square_source()})
+    nb = roundtrip.make_submission(AID, release=course / "assignments", solutions=solutions)
+    roundtrip.submit(course, AID, "s1", roundtrip.write_unexecuted(nb, tmp_path / "w" / "s1", AID))
+    monkeypatch.setattr(sandbox, "available", lambda: (False, "simulated: not root"))
+    monkeypatch.setenv("COURSE_WORKERS", "1")
+    grading.main(["--root", str(course), "grade", AID, "--unsafe-no-sandbox"])
+    assert grading.scores(AID, course) == {"s1": {"test_square": 2.0}}
+    state = json.loads((course / "reports" / AID / "grading" / "s1.json").read_text())
+    assert state["sandbox"] == "off"
+    grading.write_report(AID, course, quiet=True)
+    page = (course / "reports" / AID / "report.html").read_text()
+    assert "Graded without the grading sandbox" in page and "OFF (--unsafe-no-sandbox)" in page
 
 
 def test_a_kernel_never_starts_outside_the_sandbox_when_it_cannot_run(monkeypatch, tmp_path):
