@@ -247,6 +247,9 @@ def fetch_imagenet_weights(weights, arch: str) -> Path:
     cached = imagenet_checkpoint(weights)
     if cached.is_file():
         return cached
+    from .data import offline
+    if offline():
+        raise _not_available(weights, arch, ConnectionError("COURSE_OFFLINE is set: no download attempted"))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         hash_prefix = torch.hub.HASH_REGEX.search(cached.name).group(1)  # torch hub's own convention

@@ -80,6 +80,7 @@ def test_imagenet_checkpoint_is_looked_up_in_torch_hub_cache(monkeypatch, tmp_pa
 @pytest.mark.parametrize("arch", ["vgg11", "resnet18"])
 def test_imagenet_weights_missing_offline_raise_one_error_with_the_prefetch_command(monkeypatch, tmp_path, arch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)  # a download is tried, and fails
 
     def offline(url, *args, **kwargs):
         raise urllib.error.URLError("[Errno -2] Name or service not known")
@@ -94,6 +95,14 @@ def test_imagenet_weights_missing_offline_raise_one_error_with_the_prefetch_comm
     assert "IMAGENET1K_V1" in message and "COURSE_BACKBONE=course" in message
     with pytest.raises(WeightsNotAvailableError):  # the same error through the notebooks' entry point
         pretrained.load_backbone("imagenet", arch=arch, verbose=False)
+
+
+def test_course_offline_never_tries_to_download_imagenet_weights(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("tried to download"))
+    with pytest.raises(WeightsNotAvailableError, match="COURSE_OFFLINE"):
+        pretrained.imagenet_model("resnet18")
 
 
 def test_real_imagenet_weights_load_when_available():
