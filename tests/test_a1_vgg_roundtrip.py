@@ -115,6 +115,10 @@ def test_blank_release_gets_zero_and_feedback(graded):
     assert "NotImplementedError" in graded.feedback("blank")
 
 
+def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(graded):
+    leaks.assert_no_leaks([graded.course / "feedback"])
+
+
 def test_feedback_never_shows_hidden_checks(graded):
     text = html.unescape(graded.feedback("reference") + graded.feedback("mutant_kernel5"))
     assert "check_trained_accuracy(" not in text and "vgg_cifar_layer_sequence(" not in text

@@ -59,6 +59,7 @@ def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
 @pytest.mark.timeout(1800)
 @requires_cifar10
 def test_round_trip_reference_blank_and_mutants(tmp_path):
+    from course_utils.leaks import assert_no_leaks
     roundtrip = pytest.importorskip("roundtrip")
     cohort, mutants = roundtrip.run_standard_cohort(AID, tmp_path)
     autograded = set(cohort.max_scores)
@@ -72,3 +73,4 @@ def test_round_trip_reference_blank_and_mutants(tmp_path):
         assert cohort.lost(student) == mutant["LOSES"], (name, cohort.scores[student])
         expected = runpy.run_path(str(ROOT / "tests" / "mutants" / AID / f"{name}.py"))["FEEDBACK"]
         assert expected in html.unescape(re.sub(r"<[^>]+>", "", cohort.feedback(student))), name
+    assert_no_leaks([cohort.course / "feedback"])   # no hidden test in any student's feedback

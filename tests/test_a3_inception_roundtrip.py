@@ -99,6 +99,11 @@ def test_committed_release_is_what_generate_assignment_makes(graded):
 
 
 @COHORT_TIMEOUT
+def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(graded):
+    leaks.assert_no_leaks([graded.course / "feedback"])
+
+
+@COHORT_TIMEOUT
 def test_reference_gets_full_marks(graded):
     assert set(graded.max_scores) == AUTOGRADED
     assert graded.scores["reference"] == graded.max_scores

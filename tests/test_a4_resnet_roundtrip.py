@@ -82,6 +82,13 @@ def test_reference_gets_full_autograded_marks(cohort):
 
 @pytest.mark.timeout(3600)
 @requires_cifar10
+def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(cohort):
+    from course_utils.leaks import assert_no_leaks
+    assert_no_leaks([cohort[0].course / "feedback"])
+
+
+@pytest.mark.timeout(3600)
+@requires_cifar10
 def test_blank_release_is_graded_zero_not_crashed(cohort):
     cohort, _ = cohort
     assert set(cohort.scores["blank"]) == TEST_CELLS
