@@ -111,7 +111,9 @@ def autograde_times(profile: Profile, submissions: int = 2) -> list[tuple[str, f
                     cohort = rt.grade_cohort(aid, {f"student{i}": work for i in range(submissions)}, course)
                     seconds = (time.perf_counter() - start) / submissions
                     got, best = cohort.total("student0"), sum(cohort.max_scores.values())
-                    rows.append((aid, seconds, f"{submissions} graded together; reference scored {got:g}/{best:g}"))
+                    where = "without the sandbox" if rt.NO_SANDBOX else "in the grading sandbox"
+                    rows.append((aid, seconds, f"{submissions} graded together {where}; reference scored "
+                                               f"{got:g}/{best:g}"))
                 except Exception as exc:
                     rows.append((aid, None, f"failed: {type(exc).__name__}: {str(exc)[:80]}"))
     finally:
