@@ -91,7 +91,26 @@ def load_mutants(aid: str) -> dict[str, dict]:
         if path.name.startswith("_"):
             continue
         ns = runpy.run_path(str(path))
-        mutants[path.stem] = {"CELLS": ns["CELLS"], "LOSES": set(ns["LOSES"]), "doc": ns.get("__doc__") or ""}
+        mutants[path.stem] = {"CELLS": ns["CELLS"], "LOSES": set(ns["LOSES"]), "doc": ns.get("__doc__") or "",
+                              "FEEDBACK": ns.get("FEEDBACK")}
+    return mutants
+
+
+def grade_ids(aid: str, solutions: Path = ROOT / "solutions", **flags) -> set[str]:
+    """grade_ids of the source notebook's nbgrader cells whose metadata has every ``flag=value``."""
+    return {_nbgrader_meta(c)["grade_id"] for c in source_notebook(aid, solutions).cells
+            if _nbgrader_meta(c) and all(_nbgrader_meta(c).get(k) == v for k, v in flags.items())}
+
+
+def assert_mutants_are_well_formed(aid: str) -> dict[str, dict]:
+    """Each mutant replaces solution cells of the source, names autograded checks it loses and says
+    what bug it is; returns the mutants."""
+    mutants = load_mutants(aid)
+    solution_ids, autograded = grade_ids(aid, solution=True), grade_ids(aid, grade=True, solution=False)
+    for name, mutant in mutants.items():
+        assert set(mutant["CELLS"]) <= solution_ids, name
+        assert mutant["LOSES"] and mutant["LOSES"] <= autograded, name
+        assert mutant["doc"].strip(), name
     return mutants
 
 

@@ -7,6 +7,7 @@ import runpy
 import nbformat
 import pytest
 
+import roundtrip
 from conftest import ROOT, requires_cifar10
 
 AID = "a2_finetune"
@@ -15,18 +16,13 @@ RELEASE = ROOT / "assignments" / AID / f"{AID}.ipynb"
 MUTANTS = sorted((ROOT / "tests" / "mutants" / AID).glob("[!_]*.py"))
 
 
-def _grade_ids(nb, **flags):
-    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if "nbgrader" in c.metadata and all(c.metadata["nbgrader"].get(k) == v for k, v in flags.items())}
-
-
 def test_source_has_the_contracted_cells():
     nb = nbformat.read(SOURCE, as_version=4)
-    assert {"freeze_features", "replace_head", "trainable_parameters", "train_model"} <= _grade_ids(nb, solution=True, grade=False)
-    assert _grade_ids(nb, grade=True, solution=False) == {
+    assert {"freeze_features", "replace_head", "trainable_parameters", "train_model"} <= roundtrip.grade_ids(AID, solution=True, grade=False)
+    assert roundtrip.grade_ids(AID, grade=True, solution=False) == {
         "test_freeze_features", "test_replace_head", "test_trainable_parameters", "test_frozen_recipe",
         "test_frozen_weights_unchanged", "test_batchnorm_statistics_unchanged", "test_accuracy"}
-    assert "written_decision_matrix" in _grade_ids(nb, solution=True, grade=True)
+    assert "written_decision_matrix" in roundtrip.grade_ids(AID, solution=True, grade=True)
     run = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "run_training"][0]
     assert run.metadata["nbgrader"]["locked"] and 'torch.save(model.state_dict(), "a2_finetune_model.pt")' in run.source
     for cell in nb.cells:
@@ -46,14 +42,10 @@ def test_release_is_generated_and_holds_no_solution_or_hidden_test():
 
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
-    nb = nbformat.read(SOURCE, as_version=4)
     assert {m.stem for m in MUTANTS} == {"freeze_nothing", "freeze_everything", "wrong_head_size",
                                          "optimizer_all_parameters", "batchnorm_train_mode"}
-    for path in MUTANTS:
-        ns = runpy.run_path(str(path))
-        assert set(ns["CELLS"]) <= _grade_ids(nb, solution=True), path.name
-        assert ns["LOSES"] and set(ns["LOSES"]) <= _grade_ids(nb, grade=True, solution=False), path.name
-        assert ns["FEEDBACK"] and ns["__doc__"], path.name
+    mutants = roundtrip.assert_mutants_are_well_formed(AID)
+    assert all(m["FEEDBACK"] for m in mutants.values())
 
 
 @pytest.mark.timeout(1800)

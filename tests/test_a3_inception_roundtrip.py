@@ -39,11 +39,8 @@ def source_cells():
 
 def test_every_classic_bug_has_a_mutant_with_known_cells():
     assert set(MUTANTS) == set(FEEDBACK)
-    solution_ids = {c.metadata.nbgrader["grade_id"] for c in source_cells() if c.metadata.nbgrader.get("solution")}
-    for name, mutant in MUTANTS.items():
-        assert set(mutant["CELLS"]) <= solution_ids, name
-        assert mutant["LOSES"] <= AUTOGRADED and mutant["LOSES"], name
-        assert mutant["doc"].strip(), name
+    roundtrip.assert_mutants_are_well_formed(AID)
+    assert all(MUTANTS[name]["LOSES"] <= AUTOGRADED for name in MUTANTS)
 
 
 def test_source_has_the_graded_cells_points_and_a_written_answer():

@@ -7,6 +7,7 @@ import runpy
 import nbformat
 import pytest
 
+import roundtrip
 from conftest import ROOT, requires_cifar10
 
 AID = "a4_resnet"
@@ -18,16 +19,11 @@ TEST_CELLS = {"test_block_shapes", "test_residual_branch", "test_shortcut", "tes
               "test_depth_check", "test_param_counts", "test_output_shape", "test_accuracy"}
 
 
-def _grade_ids(nb, **flags):
-    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if "nbgrader" in c.metadata and all(c.metadata["nbgrader"].get(k) == v for k, v in flags.items())}
-
-
 def test_source_has_the_contracted_cells():
     nb = nbformat.read(SOURCE, as_version=4)
-    assert _grade_ids(nb, solution=True, grade=False) == SOLUTION_CELLS
-    assert _grade_ids(nb, grade=True, solution=False) == TEST_CELLS
-    assert _grade_ids(nb, solution=True, grade=True) == {"written_shortcut"}
+    assert roundtrip.grade_ids(AID, solution=True, grade=False) == SOLUTION_CELLS
+    assert roundtrip.grade_ids(AID, grade=True, solution=False) == TEST_CELLS
+    assert roundtrip.grade_ids(AID, solution=True, grade=True) == {"written_shortcut"}
     run = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "run_training"][0]
     assert run.metadata["nbgrader"]["locked"] and not run.metadata["nbgrader"]["solution"]
     assert 'torch.save(model.state_dict(), "a4_resnet_model.pt")' in run.source
@@ -56,14 +52,10 @@ def test_release_is_generated_and_holds_no_solution_or_hidden_test():
 
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
-    nb = nbformat.read(SOURCE, as_version=4)
     assert {m.stem for m in MUTANTS} == {"no_shortcut", "shortcut_after_relu", "projection_missing_stride2",
                                          "stride_on_second_conv", "batchnorm_missing"}
-    for path in MUTANTS:
-        ns = runpy.run_path(str(path))
-        assert set(ns["CELLS"]) <= _grade_ids(nb, solution=True), path.name
-        assert ns["LOSES"] and set(ns["LOSES"]) <= TEST_CELLS, path.name
-        assert ns["FEEDBACK"] and ns["__doc__"], path.name
+    mutants = roundtrip.assert_mutants_are_well_formed(AID)
+    assert all(m["FEEDBACK"] for m in mutants.values())
 
 
 @pytest.fixture(scope="module")
