@@ -527,7 +527,7 @@ class CohortGrader:
         outcome = Outcome(student, status, message, score, max_score, time.monotonic() - start, fp,
                           s.profile, s.cell_timeout, s.memory_gb,
                           dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                          "" if self.mode is None else ("on" if self.mode.sandboxed else "off"))
+                          "" if self.mode is None else self.mode.state)
         self.write_state(outcome)
         return outcome
 

@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 from torchvision.models.vgg import make_layers
 
-from .data import CLASSES
+from .data import CLASSES, offline
 
 BACKBONE_ENV = "COURSE_BACKBONE"
 BACKBONES = ("course", "imagenet")
@@ -247,7 +247,6 @@ def fetch_imagenet_weights(weights, arch: str) -> Path:
     cached = imagenet_checkpoint(weights)
     if cached.is_file():
         return cached
-    from .data import offline
     if offline():
         raise _not_available(weights, arch, ConnectionError("COURSE_OFFLINE is set: no download attempted"))
     try:

@@ -327,9 +327,14 @@ class GradingMode:
     note: str
 
     @property
+    def state(self) -> str:
+        """``"on"`` or ``"off"``: what the grading state of each student records."""
+        return "on" if self.sandboxed else "off"
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment for the nbgrader processes (read by :func:`configure`)."""
-        return {MODE_ENV: "on" if self.sandboxed else "off"}
+        return {MODE_ENV: self.state}
 
 
 def grading_mode(unsafe_no_sandbox: bool = False) -> GradingMode:
