@@ -33,7 +33,7 @@ release: $(STAMP)                        ## assignments/ from solutions/ (nbgrad
 	$(BIN)/course release
 
 site: $(STAMP)                           ## book/_build/html, chapters executed in the active profile
-	$(BIN)/python -m course_utils.site build
+	$(BIN)/python -m course_tools.site build
 
 # System tools some suites drive: a real browser (site), PostgreSQL (large-cohort gradebook),
 # bubblewrap (grading sandbox). Installed as root on Debian when missing; elsewhere those

@@ -36,16 +36,16 @@ _TIMEOUT_MESSAGE = (f"the cell timed out after {c.Execute.timeout} s (the gradin
                     "keep heavy work inside train_model.")
 c.Execute.error_on_timeout = {"ename": "CellTimeoutError", "evalue": _TIMEOUT_MESSAGE,
                               "traceback": [f"\x1b[0;31mCellTimeoutError\x1b[0m: {_TIMEOUT_MESSAGE}"]}
-# Memory: `course grade` runs kernels through course_utils.kernel, which caps each kernel's
-# private memory (course_utils.kernel.MEMORY_GB per profile, COURSE_KERNEL_MEMORY_GB overrides).
+# Memory: `course grade` runs kernels through course_grader.sandbox.kernel, which caps each
+# kernel's private memory (per profile).
 
 # The original tests are what run: edited read-only cells get their source back (stock
-# OverwriteCells) and deleted ones are put back in place (RestoreCells, see course_utils/sanitize.py).
+# OverwriteCells) and deleted ones are put back in place (RestoreCells, see course_grader/plugins/restore_cells.py).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "course_utils.sanitize.RestoreCells",
+    "course_grader.plugins.restore_cells.RestoreCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
@@ -53,12 +53,12 @@ c.Autograde.sanitize_preprocessors = [
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "course_utils.feedback.HideHiddenTests",
+    "course_grader.plugins.hide_hidden_tests.HideHiddenTests",
 ]
 
-# Autograding runs every student's kernel in the grading sandbox (course_utils/sandbox.py):
+# Autograding runs every student's kernel in the grading sandbox (course_grader/sandbox):
 # unprivileged, offline, seeing only its own working copy, the data and the Python environment.
 # `course grade` refuses to grade where it cannot run, unless given --unsafe-no-sandbox.
-from course_utils import sandbox as _sandbox  # noqa: E402
+from course_grader.sandbox import bwrap as _sandbox  # noqa: E402
 
 _sandbox.configure(c)

@@ -92,8 +92,8 @@ def autograde_times(profile: Profile, submissions: int = 2) -> list[tuple[str, f
     rt = _load_test_helper("roundtrip")
     if rt is None:
         return [("autograde", None, "n/a: tests/roundtrip.py is not there yet")]
-    from course_utils.grading import assignment_names
-    aids = [a for a in assignment_names() if (ROOT / "assignments" / a).is_dir()]
+    from course_grader.course import Course
+    aids = [a for a in Course(ROOT).assignment_names() if (ROOT / "assignments" / a).is_dir()]
     if not aids:
         return [("autograde", None, "n/a: no released assignment yet")]
     rows = []
@@ -136,9 +136,7 @@ def site_times(profile: Profile) -> list[tuple[str, float | None, str]]:
 
     A copy, so that the bench neither reads nor clears the working tree's ``book/_build``.
     """
-    from course_utils import site
-    if "root" not in inspect.signature(site.build).parameters:
-        return [("site", None, "n/a: course_utils.site.build takes no root")]
+    from course_tools import site
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_site_") as tmp:
         copy = Path(tmp) / "course"

@@ -14,7 +14,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course_utils import grading, sandbox
+from course_grader import cli, gradebook
+from course_grader.course import Course
+from course_grader.sandbox import bwrap as sandbox
 
 # Tests grade in the grading sandbox wherever it can run (CI runs as root with bubblewrap);
 # elsewhere they pass --unsafe-no-sandbox explicitly, as an instructor would have to.
@@ -124,7 +126,7 @@ def new_course(course: Path, aids, solutions: Path = ROOT / "solutions", quiet: 
     env = dict(os.environ)
     os.environ.pop("COURSE_DB_URL", None)
     try:
-        grading.release(list(aids), root=course, quiet=quiet)
+        cli.release(Course(course), list(aids), quiet=quiet)
     finally:
         os.environ.clear()
         os.environ.update(env)
@@ -164,8 +166,8 @@ def grade_cohort(aid: str, submissions: dict[str, Path], course: Path, quiet: bo
     """Submit each folder, autograde and generate feedback; return the scores."""
     for student, workdir in submissions.items():
         submit(course, aid, student, workdir)
-    grading.grade(aid, root=course, quiet=quiet, workers=workers, unsafe_no_sandbox=NO_SANDBOX)
-    return Cohort(aid, course, grading.scores(aid, course), grading.max_scores(aid, course))
+    cli.grade(Course(course), aid, quiet=quiet, workers=workers, unsafe_no_sandbox=NO_SANDBOX)
+    return Cohort(aid, course, gradebook.scores(Course(course).db_url, aid), gradebook.max_scores(Course(course).db_url, aid))
 
 
 def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = None) -> tuple[Cohort, dict]:

@@ -11,7 +11,8 @@ import pytest
 
 import roundtrip
 from conftest import have_cifar10
-from course_utils import leaks, specs
+from course_grader import leaks
+from course_utils import specs
 
 AID = "a1_vgg"
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def test_release_has_no_solution_and_no_hidden_tests():
     assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
     for line in DISTINCTIVE:
         assert line not in "\n".join(c.source for c in nbformat.read(RELEASE, as_version=4).cells), line
-    found, scanned = leaks.scan([RELEASE.parent, PAGE])
+    found, scanned = leaks.scan([RELEASE.parent, PAGE], ROOT / "solutions")
     assert scanned >= 2 and found == [], "\n".join(map(str, found))
 
 
@@ -113,7 +114,7 @@ def test_blank_release_gets_zero_and_feedback(graded):
 
 
 def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(graded):
-    leaks.assert_no_leaks([graded.course / "feedback"])
+    leaks.assert_no_leaks([graded.course / "feedback"], ROOT / "solutions")
 
 
 def test_feedback_never_shows_hidden_checks(graded):

@@ -33,12 +33,12 @@ def test_source_has_the_contracted_cells():
 
 
 def test_release_is_generated_and_holds_no_solution_or_hidden_test():
-    from course_utils.leaks import assert_no_leaks
+    from course_grader.leaks import assert_no_leaks
     text = RELEASE.read_text()
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Reference answer"):
         assert marker not in text
     assert text.count("raise NotImplementedError()") == 4
-    assert_no_leaks([RELEASE.parent])
+    assert_no_leaks([RELEASE.parent], ROOT / "solutions")
 
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
@@ -51,7 +51,7 @@ def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
 @pytest.mark.timeout(1800)
 @requires_cifar10
 def test_round_trip_reference_blank_and_mutants(tmp_path):
-    from course_utils.leaks import assert_no_leaks
+    from course_grader.leaks import assert_no_leaks
     roundtrip = pytest.importorskip("roundtrip")
     cohort, mutants = roundtrip.run_standard_cohort(AID, tmp_path)
     autograded = set(cohort.max_scores)
@@ -65,4 +65,4 @@ def test_round_trip_reference_blank_and_mutants(tmp_path):
         assert cohort.lost(student) == mutant["LOSES"], (name, cohort.scores[student])
         expected = runpy.run_path(str(ROOT / "tests" / "mutants" / AID / f"{name}.py"))["FEEDBACK"]
         assert expected in html.unescape(re.sub(r"<[^>]+>", "", cohort.feedback(student))), name
-    assert_no_leaks([cohort.course / "feedback"])   # no hidden test in any student's feedback
+    assert_no_leaks([cohort.course / "feedback"], ROOT / "solutions")   # no hidden test in any student's feedback

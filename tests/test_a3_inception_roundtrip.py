@@ -10,7 +10,8 @@ import pytest
 
 import roundtrip
 from conftest import have_cifar10
-from course_utils import leaks, specs
+from course_grader import leaks
+from course_utils import specs
 
 AID = "a3_inception"
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def test_release_has_no_solution_and_no_hidden_tests():
     text = RELEASE.read_text()
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     assert "YOUR CODE HERE" in text and "YOUR ANSWER HERE" in text
-    found, scanned = leaks.scan([RELEASE.parent, ROOT / "book" / "assignments" / f"{AID}.md"])
+    found, scanned = leaks.scan([RELEASE.parent, ROOT / "book" / "assignments" / f"{AID}.md"], ROOT / "solutions")
     assert scanned >= 2 and found == [], "\n".join(map(str, found))
 
 
@@ -97,7 +98,7 @@ def test_committed_release_is_what_generate_assignment_makes(graded):
 
 @COHORT_TIMEOUT
 def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(graded):
-    leaks.assert_no_leaks([graded.course / "feedback"])
+    leaks.assert_no_leaks([graded.course / "feedback"], ROOT / "solutions")
 
 
 @COHORT_TIMEOUT

@@ -43,12 +43,12 @@ def test_source_has_the_contracted_cells():
 
 
 def test_release_is_generated_and_holds_no_solution_or_hidden_test():
-    from course_utils.leaks import assert_no_leaks
+    from course_grader.leaks import assert_no_leaks
     text = RELEASE.read_text()
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Reference answer", "kaiming_normal_(m.weight"):
         assert marker not in text
     assert text.count("raise NotImplementedError()") == 6   # BasicBlock (2), make_stage, ResNetCIFAR (2), train_model
-    assert_no_leaks([RELEASE.parent])
+    assert_no_leaks([RELEASE.parent], ROOT / "solutions")
 
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
@@ -75,8 +75,8 @@ def test_reference_gets_full_autograded_marks(cohort):
 @pytest.mark.timeout(3600)
 @requires_cifar10
 def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(cohort):
-    from course_utils.leaks import assert_no_leaks
-    assert_no_leaks([cohort[0].course / "feedback"])
+    from course_grader.leaks import assert_no_leaks
+    assert_no_leaks([cohort[0].course / "feedback"], ROOT / "solutions")
 
 
 @pytest.mark.timeout(3600)

@@ -79,7 +79,7 @@ def test_autograde_is_not_available_without_the_round_trip_harness(tmp_path, mon
 
 
 def test_site_is_built_cold_then_cached_in_a_copy_of_the_project(monkeypatch):
-    from course_utils import site
+    from course_tools import site
     calls = []
 
     def fake_build(profile=None, strict=True, root=None, capture=False, check=True):

@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 from conftest import have_cifar10, requires_cifar10
-from course_utils import leaks, specs
+from course_grader import leaks
+from course_utils import specs
 from notebook_runner import count_images, execute_notebook, outputs_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def test_chapter_uses_the_course_plumbing_and_leaks_no_answer():
     for call in ("fit(", "cifar10_loaders(", "torchvision_loader(", "cifar10_transforms(",
                  "specs.conv_output_size(", "plot_confusion_matrix(", "show_filters(", "plot_history("):
         assert call in source, call
-    found, scanned = leaks.scan([CHAPTER])
+    found, scanned = leaks.scan([CHAPTER], ROOT / "solutions")
     assert scanned == 1 and found == [], "\n".join(map(str, found))
 
 

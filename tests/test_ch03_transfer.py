@@ -27,7 +27,7 @@ def test_chapter3_is_committed_without_outputs_and_starts_with_the_setup_cells()
 
 
 def test_chapter3_contains_no_run_of_assignment2_answers():
-    from course_utils.leaks import Secrets
+    from course_grader.leaks import Secrets
     if not (ROOT / "solutions" / "a2_finetune" / "a2_finetune.ipynb").exists():
         pytest.skip("no A2 source notebook")
     secrets = Secrets.from_notebooks([ROOT / "solutions" / "a2_finetune" / "a2_finetune.ipynb"], root=ROOT)

@@ -41,8 +41,8 @@ def test_chapter_builds_its_networks_from_torchvision_blocks_not_the_assignment_
 
 
 def test_chapter_contains_no_run_of_assignment_solution_or_hidden_test_lines():
-    from course_utils.leaks import assert_no_leaks
-    assert_no_leaks([CHAPTER])
+    from course_grader.leaks import assert_no_leaks
+    assert_no_leaks([CHAPTER], ROOT / "solutions")
 
 
 @requires_cifar10

@@ -27,7 +27,8 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_utils import grading, leaks
+from course_grader import cli, gradebook, leaks
+from course_grader.course import Course
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = ["a1_vgg", "a2_finetune", "a3_inception", "a4_resnet"]
@@ -173,4 +174,4 @@ def test_feedback_never_reveals_hidden_tests(cohort):
 
 def test_one_gradebook_row_per_student(cohort):
     result, expected, _ = cohort
-    assert rt.submission_counts(grading.db_url(result.course), result.aid) == {s: 1 for s in expected}
+    assert rt.submission_counts(Course(result.course).db_url, result.aid) == {s: 1 for s in expected}

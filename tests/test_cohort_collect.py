@@ -10,8 +10,10 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_utils import cohort, kernel
-from course_utils.collect import Student, TimestampExtractor, load_roster, student_for
+from course_grader import gradebook, submissions
+from course_grader.sandbox import kernel
+from course_grader.plugins.zip_collect import TimestampExtractor
+from course_grader.roster import Student, load_roster, student_for
 
 ROSTER = [Student("jdoe", "Jane", "Doe", "jane.doe@uni.example", "48213"), Student("ann"), Student("anna", lms_id="7")]
 
@@ -72,7 +74,7 @@ def releases(tmp_path_factory):
     for aid, nb in {rt.BLOBS: rt.blobs_source(), rt.SQUARE: rt.square_source()}.items():
         (root / "assignments" / aid).mkdir(parents=True)
         nbformat.write(nb, root / "assignments" / aid / f"{aid}.ipynb")
-    return root, cohort.released_ids(root)
+    return root, submissions.released_ids(root)
 
 
 @pytest.mark.parametrize("content, status", [
@@ -85,7 +87,7 @@ def releases(tmp_path_factory):
 ])
 def test_triage_names_what_nbgrader_could_not_read(tmp_path, releases, content, status):
     (tmp_path / f"{rt.BLOBS}.ipynb").write_bytes(content)
-    got, message = cohort.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, releases[1])
+    got, message = submissions.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, releases[1])
     assert got == status and "Hint" in message
 
 
@@ -93,27 +95,27 @@ def test_triage_tells_a_wrong_assignment_from_a_damaged_one(tmp_path, releases):
     root, ids = releases
     square = nbformat.read(root / "assignments" / rt.SQUARE / f"{rt.SQUARE}.ipynb", as_version=4)
     nbformat.write(square, tmp_path / f"{rt.BLOBS}.ipynb")  # shares setup and written_why with a0_blobs
-    status, message = cohort.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids)
+    status, message = submissions.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids)
     assert status == "wrong_assignment" and "looks like the notebook of a0_toy" in message
     blobs = nbformat.read(root / "assignments" / rt.BLOBS / f"{rt.BLOBS}.ipynb", as_version=4)
     blobs.cells = blobs.cells[:2]  # most cells deleted: still a0_blobs, graded (the tests are put back)
     nbformat.write(blobs, tmp_path / f"{rt.BLOBS}.ipynb")
-    assert cohort.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids) == ("ok", "")
+    assert submissions.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids) == ("ok", "")
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / f"{rt.BLOBS}.ipynb")
-    assert cohort.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids)[0] == "wrong_assignment"
+    assert submissions.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids)[0] == "wrong_assignment"
 
 
 def test_lone_notebook_under_another_name_is_renamed(tmp_path):
     (tmp_path / "Copy of a0_blobs (2).ipynb").write_text("{}")
-    assert "graded as 'a0_blobs.ipynb'" in cohort.normalise(tmp_path, "a0_blobs")
+    assert "graded as 'a0_blobs.ipynb'" in submissions.normalise(tmp_path, "a0_blobs")
     assert [p.name for p in tmp_path.iterdir()] == ["a0_blobs.ipynb"]
-    assert cohort.normalise(tmp_path, "a0_blobs") == ""
+    assert submissions.normalise(tmp_path, "a0_blobs") == ""
 
 
 def test_kernelspec_runs_the_limited_kernel(tmp_path):
     kernel.write_kernelspec(tmp_path, 2.5)
     spec = json.loads((tmp_path / "kernels" / kernel.KERNEL_NAME / "kernel.json").read_text())
-    assert spec["argv"][1:5] == ["-m", "course_utils.kernel", "--memory-gb", "2.5"]
+    assert spec["argv"][1:5] == ["-m", "course_grader.sandbox.kernel", "--memory-gb", "2.5"]
     assert "{connection_file}" in spec["argv"]
 
 

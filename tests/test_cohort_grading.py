@@ -24,7 +24,8 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_utils import cohort, grading
+from course_grader import cli, gradebook, submissions
+from course_grader.course import Course
 
 AID = rt.BLOBS
 CHECKS = set(rt.BLOBS_POINTS)
@@ -129,7 +130,7 @@ def write_export(path: Path, entries: dict[str, tuple[bytes, dt.datetime]]) -> P
 def course_cli(course: Path, *args: str, **popen) -> subprocess.Popen:
     env = {**os.environ, "COURSE_CELL_TIMEOUT": str(CELL_TIMEOUT), "COURSE_KERNEL_MEMORY_GB": str(MEMORY_GB)}
     env.pop("COURSE_DB_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "course_utils.grading", "--root", str(course), *args],
+    return subprocess.Popen([sys.executable, "-m", "course_grader.cli", "--root", str(course), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
@@ -144,17 +145,17 @@ def grading_processes(course: Path) -> list[int]:
             cwd = os.readlink(proc / "cwd")
         except OSError:
             continue
-        worker = "course_utils.cohort" in cmd and str(course) in cmd
-        kernel = "course_utils.kernel" in cmd and cwd.startswith(str(course))
+        worker = "course_grader.worker" in cmd and str(course) in cmd
+        kernel = "course_grader.sandbox.kernel" in cmd and cwd.startswith(str(course))
         if worker or kernel:
             pids.append(int(proc.name))
     return pids
 
 
 def snapshot(course: Path) -> dict:
-    url = grading.db_url(course)
+    url = Course(course).db_url
     return {"dump": rt.gradebook_dump(url, AID), "counts": rt.submission_counts(url, AID),
-            "scores": grading.scores(AID, course),
+            "scores": gradebook.scores(Course(course).db_url, AID),
             "feedback": {s: feedback_text(course, s) for s in STUDENTS},
             "files": {s: sorted(p.name for p in (course / "submitted" / s / AID).iterdir()) for s in STUDENTS},
             "csv": (course / "reports" / AID / "grades.csv").read_bytes(),
@@ -200,7 +201,7 @@ def grade_everything(tmp: Path) -> dict:
     entries["README.txt"] = (b"exported by the LMS", STAMP)
     entries["personz_4242_9999_a0_blobs.ipynb"] = (entries["ref/a0_blobs.ipynb"][0], STAMP)  # not on the roster
     export = write_export(tmp / "lms_export.zip", entries)
-    summary = grading.collect(AID, export, course, quiet=True)
+    summary = cli.collect(Course(course), AID, export, quiet=True)
 
     # First run: SIGKILL once the first notebook is autograded, while the other worker is busy.
     proc = course_cli(course, "grade", AID, "--workers", "2", *(["--unsafe-no-sandbox"] if rt.NO_SANDBOX else []))
@@ -218,19 +219,19 @@ def grade_everything(tmp: Path) -> dict:
         left = grading_processes(course)
 
     # The CLI once (above); the later runs in this process, which has paid its imports already.
-    resumed = grading.grade(AID, course, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
+    resumed = cli.grade(Course(course), AID, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
     graded = snapshot(course)
-    rerun = grading.grade(AID, course, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
+    rerun = cli.grade(Course(course), AID, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
     again = snapshot(course)
 
     # A second export: "blank" re-submits the reference solution.
     files = submission_files("ref", release, solutions, tmp / "work2")
     later = STAMP + dt.timedelta(days=1)
     export2 = write_export(tmp / "lms_export_2.zip", {canvas_name("blank", n, 2): (d, later) for n, d in files.items()})
-    grading.collect(AID, export2, course, quiet=True)
-    resubmitted_out = grading.grade(AID, course, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
+    cli.collect(Course(course), AID, export2, quiet=True)
+    resubmitted_out = cli.grade(Course(course), AID, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
     resubmitted = snapshot(course)
-    report_out = grading.write_report(AID, course, quiet=True)
+    report_out = cli.write_report(Course(course), AID, quiet=True)
     return {"course": course, "summary": summary, "killed_after": killed_after, "kill_rc": proc.returncode,
             "states_at_kill": states_at_kill, "left_after_kill": left, "resumed": resumed, "graded": graded,
             "rerun": rerun, "again": again, "resubmitted_out": resubmitted_out, "resubmitted": resubmitted,
@@ -272,7 +273,7 @@ def test_each_submission_gets_its_exact_score(run, student):
 
 def test_every_submission_has_exactly_one_gradebook_row(run):
     assert run["graded"]["counts"] == {s: 1 for s in STUDENTS}
-    assert cohort.integrity_check(grading.db_url(run["course"])) == "ok"
+    assert gradebook.integrity_check(Course(run["course"]).db_url) == "ok"
 
 
 @pytest.mark.parametrize("student", list(STUDENTS))
@@ -333,7 +334,7 @@ def test_resubmission_replaces_the_earlier_grade(run):
     assert after["counts"] == {s: 1 for s in STUDENTS}
     assert {s: d for s, d in after["dump"].items() if s != "blank"} == \
            {s: d for s, d in before["dump"].items() if s != "blank"}
-    assert cohort.integrity_check(grading.db_url(run["course"])) == "ok"
+    assert gradebook.integrity_check(Course(run["course"]).db_url) == "ok"
 
 
 # --- report ------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_utils import grading, report
+from course_grader import cli, gradebook, report
+from course_grader.course import Course
 
 pytestmark = pytest.mark.postgres
 AID = rt.BLOBS
@@ -91,7 +92,7 @@ def graded(postgres, tmp_path_factory):
     saved = dict(os.environ)
     os.environ.update(COURSE_DB_URL=postgres, COURSE_CELL_TIMEOUT="60")
     try:
-        grading.release([AID], root=course, quiet=True)  # the assignment's cells into this gradebook
+        cli.release(Course(course), [AID], quiet=True)  # the assignment's cells into this gradebook
         make = lambda: rt.make_submission(AID, release=course / "assignments", solutions=solutions)
         for student in ("ref", "noweights"):
             folder = course / "submitted" / student / AID
@@ -104,7 +105,7 @@ def graded(postgres, tmp_path_factory):
         bad = course / "submitted" / "badjson" / AID
         bad.mkdir(parents=True)
         (bad / f"{AID}.ipynb").write_text('{"cells": [')
-        outcomes = grading.grade(AID, root=course, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
+        outcomes = cli.grade(Course(course), AID, quiet=True, workers=2, unsafe_no_sandbox=rt.NO_SANDBOX)
         counts = rt.submission_counts(postgres, AID)
         table = report.cohort_table(AID, course, postgres, [])
     finally:

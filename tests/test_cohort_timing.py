@@ -21,7 +21,8 @@ import time
 import pytest
 
 import roundtrip as rt
-from course_utils import grading
+from course_grader import cli, gradebook
+from course_grader.course import Course
 
 pytestmark = pytest.mark.slow
 COPIES = int(os.environ.get("COURSE_TIMING_COPIES", "4"))
@@ -55,13 +56,13 @@ def test_autograde_time_per_submission(aid, tmp_path, monkeypatch):
     cpu = lambda: sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                       for f in ("ru_utime", "ru_stime"))
     start, cpu_start = time.monotonic(), cpu()
-    outcomes = grading.grade(aid, course, quiet=True, workers=1, unsafe_no_sandbox=rt.NO_SANDBOX)
+    outcomes = cli.grade(Course(course), aid, quiet=True, workers=1, unsafe_no_sandbox=rt.NO_SANDBOX)
     wall, cpu_used = time.monotonic() - start, cpu() - cpu_start  # workers and their kernels are waited for
     each = [o.seconds for o in outcomes]
     load = os.getloadavg()[0]
     print(f"\n| {aid} | {profile} | {COPIES} | {wall / COPIES:.1f} s wall, {cpu_used / COPIES:.1f} s CPU | "
           f"first {each[0]:.1f} s, then median {statistics.median(each[1:] or each):.1f} s | "
           f"load {load:.1f} on {os.cpu_count()} cores |")
-    scores = grading.scores(aid, course)
-    full = grading.max_scores(aid, course)
+    scores = gradebook.scores(Course(course).db_url, aid)
+    full = gradebook.max_scores(Course(course).db_url, aid)
     assert all(scores[f"s{i:02d}"] == full for i in range(COPIES)), scores

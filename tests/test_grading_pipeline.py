@@ -3,7 +3,7 @@ import nbformat
 import pytest
 
 import roundtrip
-from course_utils.feedback import strip_hidden
+from course_grader.plugins.hide_hidden_tests import strip_hidden
 
 AID = roundtrip.SQUARE
 toy_source = roundtrip.square_source
@@ -63,7 +63,7 @@ def test_strip_hidden_replaces_each_block():
 
 def test_hidden_lines_printed_from_input_history_are_scrubbed():
     from nbformat.v4 import new_code_cell, new_output
-    from course_utils.feedback import HideHiddenTests
+    from course_grader.plugins.hide_hidden_tests import HideHiddenTests
     nb = toy_source()
     nb.cells[2].outputs = []
     snoop = new_code_cell("print(In)")

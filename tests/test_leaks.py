@@ -15,7 +15,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from course_utils.leaks import Secrets, assert_no_leaks, is_trivial, normalise, scan
+from course_grader.leaks import Secrets, assert_no_leaks, is_trivial, normalise, scan
 
 try:
     from test_site import build_site_once

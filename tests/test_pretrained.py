@@ -128,7 +128,7 @@ def test_course_weights_card_records_how_they_were_made():
     card = COURSE.meta
     assert card["sha256"] == COURSE.value.sha256 and card["file"] == COURSE.path.name
     assert card["source_classes"] == list(pretrained.SOURCE_CLASSES)
-    assert card["command"].startswith("python -m course_utils.pretrained train-source")
+    assert card["command"].startswith("python -m course_tools.pretrain_source")
     for key in ("preset", "device", "torch", "train_wall_s", "source_test_images"):
         assert card[key], key
     assert 0.2 < card["source_test_accuracy"] <= 1
@@ -148,7 +148,7 @@ def test_a_corrupted_course_checkpoint_is_refused_with_a_clear_error(tmp_path):
 
 def test_a_missing_course_checkpoint_says_how_to_get_it(tmp_path):
     weights = CourseWeights(COURSE.path.name, COURSE.value.sha256, directory=tmp_path)
-    with pytest.raises(WeightsNotAvailableError, match="train-source"):
+    with pytest.raises(WeightsNotAvailableError, match="pretrain_source"):
         weights.get_state_dict()
 
 
@@ -205,13 +205,14 @@ def test_build_architecture_matches_the_pretrained_state_dict():
 
 @requires_cifar10
 def test_train_source_smoke_writes_a_checkpoint_named_and_carded_by_its_sha256(tmp_path):
-    pretrained.main(["train-source", "--preset", "smoke", "--out-dir", str(tmp_path)])
+    from course_tools import pretrain_source
+    pretrain_source.main(["--preset", "smoke", "--out-dir", str(tmp_path)])
     (checkpoint,) = tmp_path.glob("course_cnn_cifar5_source-*.pt")
     card = json.loads(checkpoint.with_suffix(".json").read_text())
     digest = pretrained.sha256_of(checkpoint)
     assert card["sha256"] == digest and checkpoint.stem.endswith(digest[:8])
     assert card["preset"] == "smoke" and card["train_images"] == 5 * pretrained.SOURCE_PRESETS["smoke"]["train_per_class"]
-    assert card["command"] == f"python -m course_utils.pretrained train-source --preset smoke --out-dir {tmp_path}"
+    assert card["command"] == f"python -m course_tools.pretrain_source --preset smoke --out-dir {tmp_path}"
     state = CourseWeights(checkpoint.name, digest, directory=tmp_path).get_state_dict()
     pretrained.CourseCNN().load_state_dict(state, strict=True)
 

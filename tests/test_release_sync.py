@@ -5,10 +5,10 @@ import nbformat
 import pytest
 
 import roundtrip
-from course_utils.grading import assignment_names
+from course_grader.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
-AIDS = assignment_names(ROOT)
+AIDS = Course(ROOT).assignment_names()
 
 
 def comparable(path: Path) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""The grading sandbox (course_utils/sandbox.py): each malicious submission fails at its attack and
+"""The grading sandbox (course_grader/sandbox): each malicious submission fails at its attack and
 still gets a grade; nothing of the grader, the course or the other students changes.
 
 One toy cohort (roundtrip.square_source) is graded in two runs: first an honest student (alice),
@@ -26,7 +26,9 @@ from nbformat.v4 import new_code_cell
 from traitlets.config import Config
 
 import roundtrip
-from course_utils import grading, sandbox
+from course_grader import cli, gradebook
+from course_grader.course import Course
+from course_grader.sandbox import bwrap as sandbox
 
 AID = roundtrip.SQUARE
 ATTACKS_DIR = Path(__file__).parent / "sandbox_attacks"
@@ -35,7 +37,7 @@ HONEST = ("alice",)
 # Limits of the graded cohort: small, so that the hogs hit them fast.
 CPU_S, MEM_GB, TMP_MB = 8, 1.5, 64
 # What nbgrader_config.py must contain for the sandbox (the repository's copy may already have it).
-CONFIG_HOOK = "\nfrom course_utils import sandbox as _sandbox\n_sandbox.configure(c)\n"
+CONFIG_HOOK = "\nfrom course_grader.sandbox import bwrap as _sandbox\n_sandbox.configure(c)\n"
 
 SANDBOX_OK, SANDBOX_WHY = sandbox.available()
 needs_sandbox = pytest.mark.skipif(not SANDBOX_OK, reason=f"grading sandbox unavailable here: {SANDBOX_WHY}")
@@ -116,7 +118,7 @@ def graded(tmp_path_factory):
         first = roundtrip.grade_cohort(AID, honest, course)
         files_before = file_hashes(course)
         rows_before = gradebook_rows(course / "gradebook.db")
-        dump_before = roundtrip.gradebook_dump(grading.db_url(course), AID)
+        dump_before = roundtrip.gradebook_dump(Course(course).db_url, AID)
         attacks = {name: load_attack(name, fill) for name in ATTACKS}
         subs = {name: roundtrip.write_unexecuted(attacker_submission(a, release, solutions), tmp / "w" / name, AID)
                 for name, a in attacks.items()}
@@ -133,7 +135,7 @@ def graded(tmp_path_factory):
     return SimpleNamespace(course=course, first=first, cohort=cohort, attacks=attacks, marker=marker, fill=fill,
                            files_before=files_before, files_after=file_hashes(course),
                            rows_before=rows_before, rows_after=gradebook_rows(course / "gradebook.db"),
-                           dump_before=dump_before, dump_after=roundtrip.gradebook_dump(grading.db_url(course), AID),
+                           dump_before=dump_before, dump_after=roundtrip.gradebook_dump(Course(course).db_url, AID),
                            listener_reached=reached, seconds=seconds)
 
 
@@ -150,9 +152,9 @@ def test_an_honest_student_is_graded_as_usual_in_the_sandbox(graded):
 def test_course_grade_records_and_reports_that_the_sandbox_was_on(graded):
     states = graded.course / "reports" / AID / "grading"
     assert {json.loads(p.read_text())["sandbox"] for p in states.glob("*.json")} == {"on"}
-    grading.write_report(AID, graded.course, quiet=True)
+    cli.write_report(Course(graded.course), AID, quiet=True)
     page = (graded.course / "reports" / AID / "report.html").read_text()
-    assert "on (course_utils/sandbox.py)" in page and "Graded without the grading sandbox" not in page
+    assert "on (course_grader/sandbox)" in page and "Graded without the grading sandbox" not in page
 
 
 @needs_sandbox
@@ -274,7 +276,7 @@ def test_course_grade_refuses_where_the_sandbox_cannot_run_and_grades_nothing(mo
     roundtrip.submit(course, AID, "s1", roundtrip.write_unexecuted(nb, tmp_path / "w" / "s1", AID))
     monkeypatch.setattr(sandbox, "available", lambda: (False, "simulated: not root"))
     with pytest.raises(SystemExit) as exited:
-        grading.main(["--root", str(course), "grade", AID])
+        cli.main(["--root", str(course), "grade", AID])
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "refusing to grade" in err and "simulated: not root" in err and "--unsafe-no-sandbox" in err
@@ -287,11 +289,11 @@ def test_unsafe_no_sandbox_grades_and_the_report_says_so(monkeypatch, tmp_path):
     roundtrip.submit(course, AID, "s1", roundtrip.write_unexecuted(nb, tmp_path / "w" / "s1", AID))
     monkeypatch.setattr(sandbox, "available", lambda: (False, "simulated: not root"))
     monkeypatch.setenv("COURSE_WORKERS", "1")
-    grading.main(["--root", str(course), "grade", AID, "--unsafe-no-sandbox"])
-    assert grading.scores(AID, course) == {"s1": {"test_square": 2.0}}
+    cli.main(["--root", str(course), "grade", AID, "--unsafe-no-sandbox"])
+    assert gradebook.scores(Course(course).db_url, AID) == {"s1": {"test_square": 2.0}}
     state = json.loads((course / "reports" / AID / "grading" / "s1.json").read_text())
     assert state["sandbox"] == "off"
-    grading.write_report(AID, course, quiet=True)
+    cli.write_report(Course(course), AID, quiet=True)
     page = (course / "reports" / AID / "report.html").read_text()
     assert "Graded without the grading sandbox" in page and "OFF (--unsafe-no-sandbox)" in page
 
@@ -326,7 +328,7 @@ def test_kernel_command_shows_only_the_working_copy_and_no_secrets(tmp_path):
     work.mkdir(parents=True)
     (course / "solutions").mkdir()
     private = tmp_path / "private"
-    settings = sandbox.Settings(uid=65534, gid=65534, limits=sandbox.Limits(10, 1, 64, 1, 100),
+    settings = sandbox.SandboxConfig(uid=65534, gid=65534, limits=sandbox.Limits(10, 1, 64, 1, 100),
                                 read_only=(tmp_path / "data",), bwrap="/usr/bin/bwrap", setpriv="/usr/bin/setpriv")
     env = sandbox.kernel_environment({"COURSE_PROFILE": "smoke", "COURSE_DB_URL": "postgresql://u:pw@h/db",
                                       "PGPASSWORD": "pw", "AWS_SECRET_ACCESS_KEY": "k", "LANG": "C.UTF-8"})
@@ -375,9 +377,9 @@ def test_sandbox_cost_per_submission(tmp_path):
         for s in students:
             roundtrip.submit(course, AID, s, roundtrip.write_unexecuted(nb, tmp_path / f"{round_}{mode}" / "w" / s, AID))
         start = time.monotonic()
-        grading.nbgrader("autograde", AID, "--force", root=course, quiet=True, env={sandbox.MODE_ENV: mode})
+        Course(course).nbgrader("autograde", AID, "--force", quiet=True, env={sandbox.MODE_ENV: mode})
         seconds[mode].append((time.monotonic() - start) / len(students))
-        scores[mode] = grading.scores(AID, course)
+        scores[mode] = gradebook.scores(Course(course).db_url, AID)
     print(f"\nnbgrader autograde, toy assignment, stock python3 kernel, seconds per submission: "
           f"sandbox {statistics.median(seconds['on']):.2f} {seconds['on']}, "
           f"no sandbox {statistics.median(seconds['off']):.2f} {seconds['off']}")
@@ -393,7 +395,7 @@ def test_sandbox_cost_per_kernel(tmp_path, monkeypatch):
     """
     import statistics
     from jupyter_client.manager import AsyncKernelManager
-    from course_utils import kernel
+    from course_grader.sandbox import kernel
     kernel.write_kernelspec(tmp_path / "jupyter", 4.0)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
 

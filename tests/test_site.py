@@ -1,6 +1,6 @@
 """The published site: built once per session in smoke, then checked as files, over HTTP and in Chromium.
 
-The build goes to book/_build (what ``make site`` produces) through ``course_utils.site.build``;
+The build goes to book/_build (what ``make site`` produces) through ``course_tools.site.build``;
 its execution cache persists between sessions, so only changed chapters execute again.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from course_utils import site
+from course_tools import site
 
 pytestmark = pytest.mark.timeout(3600)   # the first test waits for the whole smoke build
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import nbformat
 
-from .cohort import GRADED, MISSING, STATUS_TEXT
-from .collect import Student, load_roster
+from .gradebook import ensure_assignment
+from .notebooks import grade_id, graded_ids_in_order
+from .roster import Student, load_roster
+from .statuses import GRADED, MISSING, STATUS_TEXT
 
 
 @dataclass
@@ -60,13 +62,10 @@ class Table:
         return [(name, points) for name, points, kind in self.cells if kind == "code"]
 
 
-def release_order(root: Path, assignment: str) -> list[str]:
-    order: list[str] = []
-    for path in sorted((Path(root) / "assignments" / assignment).glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        order += [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells
-                  if c.metadata.get("nbgrader", {}).get("grade")]
-    return order
+def graded_cell_order(root: Path, assignment: str) -> list[str]:
+    """grade_ids of the graded cells of the released notebook(s), in notebook order."""
+    return [gid for path in sorted((Path(root) / "assignments" / assignment).glob("*.ipynb"))
+            for gid in graded_ids_in_order(path)]
 
 
 def read_states(root: Path, assignment: str) -> dict[str, dict]:
@@ -82,14 +81,13 @@ def read_states(root: Path, assignment: str) -> dict[str, dict]:
 def cohort_table(assignment: str, root: Path, db_url: str, roster: list[Student]) -> Table:
     """Every roster student's (and every other submitter's) scores, status and note."""
     from nbgrader.api import Gradebook
-    from .cohort import ensure_assignment
     root = Path(root)
     states = read_states(root, assignment)
     ensure_assignment(db_url, assignment)
     with Gradebook(db_url) as gb:
         a = gb.find_assignment(assignment)
         cells = {c.name: (c.name, float(c.max_score), c.cell_type) for nb in a.notebooks for c in nb.grade_cells}
-        released = [n for n in release_order(root, assignment) if n in cells]
+        released = [n for n in graded_cell_order(root, assignment) if n in cells]
         order = released + sorted(set(cells) - set(released))
         subs = {}
         for sub in gb.assignment_submissions(assignment):
@@ -142,7 +140,7 @@ def cell_failures(root: Path, assignment: str, student: str, lost: set[str]) -> 
         except Exception:  # noqa: BLE001 - a report must not fail on one unreadable file
             continue
         for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            gid = grade_id(cell)
             if gid in lost and cell.cell_type == "code":
                 errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                 if errors:
@@ -194,7 +192,7 @@ def grading_settings(table: Table) -> dict:
     """Profile(s) and limits recorded with the graded students, and the assignment's thresholds."""
     states = [r.state for r in table.rows if r.state]
     seen = lambda key: sorted({str(s.get(key)) for s in states if s.get(key) not in (None, "")})
-    from . import specs
+    from course_utils import specs
     thresholds = getattr(specs, "ACCURACY_THRESHOLDS", {}).get(table.assignment, {})
     times = sorted(s["seconds"] for s in states if s.get("status") == GRADED and s.get("seconds"))
     return {"profile": seen("profile"), "sandbox": seen("sandbox"), "cell timeout (s)": seen("cell_timeout"),
@@ -225,7 +223,7 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
                            f"{sum(got) / len(got):.2f}" if got else "-"))
     failures = failure_counts(table, root)[:10]
     unsandboxed = sorted(r.student_id for r in table.rows if r.state and r.state.get("sandbox") == "off")
-    sandbox_text = {"on": "on (course_utils/sandbox.py)", "off": "OFF (--unsafe-no-sandbox)"}
+    sandbox_text = {"on": "on (course_grader/sandbox)", "off": "OFF (--unsafe-no-sandbox)"}
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(table.assignment)}: grading report</title>",

@@ -7,7 +7,7 @@ sets it up, then drops to an unprivileged uid:
     bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --clearenv
           <the file view below> --
       setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs --
-        python course_utils/sandbox_kernel.py --cpu-s N --mem-gb M ... -- <the kernel's own argv>
+        python course_grader/sandbox/inside.py --cpu-s N --mem-gb M ... -- <the kernel's own argv>
 
 What the kernel sees (everything else does not exist for it):
 
@@ -43,9 +43,9 @@ Processes: a PID namespace whose init is bubblewrap's; when the kernel exits, or
 dies (``--die-with-parent``), every process it forked is killed. Environment: cleared, then
 only harmless variables (locale, thread counts, ``COURSE_*`` knobs without secrets such as
 ``COURSE_DB_URL``, ``NBGRADER_EXECUTION``) are passed. Limits (see
-:mod:`course_utils.sandbox_kernel`): CPU time (``$COURSE_SANDBOX_CPU_S``, per profile by
+:mod:`course_grader.sandbox.inside`): CPU time (``$COURSE_SANDBOX_CPU_S``, per profile by
 default; a breach stops the running cell with "exceeded the grading CPU-time limit of N s"),
-memory (``course_utils.kernel.memory_limit_gb``: "memory limit of N GB"), file size, process
+memory (``course_grader.sandbox.kernel.memory_limit_gb``: "memory limit of N GB"), file size, process
 count; /tmp is a size-limited tmpfs.
 
 Wiring: nbgrader_config.py calls :func:`configure`, which swaps nbgrader's ``Execute``
@@ -53,7 +53,7 @@ preprocessor for :class:`SandboxedExecute` (its kernel manager does the above) u
 ``COURSE_SANDBOX=off``. ``course grade`` calls :func:`grading_mode` first: where the sandbox
 cannot run (not root, no bubblewrap, namespaces refused) it refuses to grade unless the
 instructor passes ``--unsafe-no-sandbox``, and the report then says so. ``python -m
-course_utils.sandbox check`` tells whether the sandbox works on this machine and why not.
+course_grader.sandbox.bwrap check`` tells whether the sandbox works on this machine and why not.
 """
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Limits":
-        from . import kernel  # the memory figure has one home: course_utils.kernel
+        from . import kernel  # the memory figure has one home: course_grader.sandbox.kernel
         profile = environ.get("COURSE_PROFILE") or "cpu"
         return cls(cpu_s=float(environ.get(CPU_ENV) or CPU_SECONDS.get(profile, CPU_SECONDS["cpu"])),
                    mem_gb=kernel.memory_limit_gb(profile),
@@ -151,8 +151,9 @@ def data_paths(environ: Mapping[str, str] = os.environ) -> dict[str, Path]:
 def read_only_paths(environ: Mapping[str, str] = os.environ) -> list[Path]:
     """Everything the kernel may read besides the system directories (deduplicated)."""
     import course_utils
+    grader = Path(__file__).resolve().parent.parent  # this package: the in-sandbox launcher lives here
     paths = [Path(sys.base_prefix), Path(sys.prefix), Path(os.path.realpath(sys.executable)).parent,
-             Path(course_utils.__file__).parent, *data_paths(environ).values()]
+             Path(course_utils.__file__).parent, grader, *data_paths(environ).values()]
     paths += [Path(p) for p in (environ.get(RO_PATHS_ENV) or "").split(os.pathsep) if p]
     real = sorted({Path(os.path.realpath(p)) for p in paths if Path(p).exists()}, key=lambda p: len(p.parts))
     kept: list[Path] = []
@@ -181,7 +182,7 @@ def kernel_environment(environ: Mapping[str, str], extra: Mapping[str, str] | No
 
 
 @dataclass(frozen=True)
-class Settings:
+class SandboxConfig:
     uid: int
     gid: int
     limits: Limits
@@ -190,7 +191,7 @@ class Settings:
     setpriv: str | None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "SandboxConfig":
         return cls(uid=int(environ.get(UID_ENV) or NOBODY), gid=int(environ.get(GID_ENV) or NOBODY),
                    limits=Limits.from_env(environ), read_only=tuple(read_only_paths(environ)),
                    bwrap=shutil.which(environ.get(BWRAP_ENV) or "bwrap"), setpriv=shutil.which("setpriv"))
@@ -220,7 +221,7 @@ def _mount_points(binds: list[tuple[str, Path]], mounted: list[Path]) -> list[st
     return args
 
 
-def bwrap_arguments(settings: Settings, workdir: Path, private: Path, env: Mapping[str, str]) -> list[str]:
+def bwrap_arguments(settings: SandboxConfig, workdir: Path, private: Path, env: Mapping[str, str]) -> list[str]:
     """Namespaces, the file view and the environment (everything between ``bwrap`` and ``--``)."""
     workdir = Path(os.path.realpath(workdir))
     for path in settings.read_only:
@@ -261,25 +262,25 @@ def bwrap_arguments(settings: Settings, workdir: Path, private: Path, env: Mappi
     return args
 
 
-def drop_privileges(settings: Settings) -> list[str]:
+def drop_privileges(settings: SandboxConfig) -> list[str]:
     return [settings.setpriv or "setpriv", "--reuid", str(settings.uid), "--regid", str(settings.gid),
             "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
 
 
-def kernel_command(settings: Settings, kernel_argv: list[str], workdir: Path, private: Path,
+def kernel_command(settings: SandboxConfig, kernel_argv: list[str], workdir: Path, private: Path,
                    env: Mapping[str, str]) -> list[str]:
     """The full command that starts ``kernel_argv`` inside the sandbox."""
     lim = settings.limits
     return [settings.bwrap or "bwrap", *bwrap_arguments(settings, workdir, private, env), "--",
             *drop_privileges(settings),
-            sys.executable, str(Path(__file__).with_name("sandbox_kernel.py")), "--cpu-s", f"{lim.cpu_s:g}",
+            sys.executable, str(Path(__file__).with_name("inside.py")), "--cpu-s", f"{lim.cpu_s:g}",
             "--mem-gb", f"{lim.mem_gb:g}", "--fsize-gb", f"{lim.fsize_gb:g}", "--nproc", str(lim.nproc),
             "--", *kernel_argv]
 
 
 # --- can it run here? --------------------------------------------------------------------------
 
-def missing(settings: Settings) -> str | None:
+def missing(settings: SandboxConfig) -> str | None:
     """Why the sandbox cannot run, from cheap checks only (no probe), or None."""
     if not sys.platform.startswith("linux"):
         return f"the grading sandbox needs Linux namespaces (this is {sys.platform})"
@@ -297,7 +298,7 @@ def missing(settings: Settings) -> str | None:
 @functools.lru_cache(maxsize=None)
 def available() -> tuple[bool, str]:
     """``(True, what runs)`` or ``(False, why not and what to do)``; probes bwrap once per process."""
-    settings = Settings.from_env()
+    settings = SandboxConfig.from_env()
     why = missing(settings)
     if why:
         return False, why
@@ -412,7 +413,7 @@ def _sweep_stale(base: Path) -> None:
 class KernelSandbox:
     """One kernel's private directory and working copy, prepared before and restored after."""
 
-    def __init__(self, settings: Settings, workdir: Path):
+    def __init__(self, settings: SandboxConfig, workdir: Path):
         self.settings = settings
         self.workdir = Path(os.path.realpath(workdir))
         base = Path(tempfile.gettempdir())
@@ -443,7 +444,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._sandbox is None:  # a restart keeps the sandbox of the first start
             # Cheap checks only: `course grade` probed bwrap already, and a bwrap that fails
             # anyway ends the kernel at once, which nbgrader reports for that submission.
-            settings = Settings.from_env()
+            settings = SandboxConfig.from_env()
             why = missing(settings)
             if why:
                 raise SandboxUnavailable(f"the grading sandbox cannot run here: {why}")
@@ -504,7 +505,7 @@ def configure(c) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m course_utils.sandbox", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_grader.sandbox.bwrap", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["check"], help="check: can the grading sandbox run here?")
     parser.parse_args(argv)
     ok, reason = available()

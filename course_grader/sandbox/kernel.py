@@ -2,7 +2,7 @@
 
 ``course grade`` does not use the stock ``python3`` kernel. It writes a kernelspec named
 ``course-grader`` (see :func:`write_kernelspec`) whose command is ``python -m
-course_utils.kernel --memory-gb N -f {connection_file}`` and tells nbgrader's ``Execute`` to
+course_grader.sandbox.kernel --memory-gb N -f {connection_file}`` and tells nbgrader's ``Execute`` to
 use it. This module is the one place where a grading kernel is started, so a sandbox (a
 private filesystem view, no network, another uid) plugs in by changing :func:`kernel_argv`:
 nothing else in the grading pipeline knows how the kernel is launched.
@@ -40,7 +40,7 @@ def memory_limit_gb(profile: str | None = None) -> float:
 
 def kernel_argv(memory_gb: float) -> list[str]:
     """The command jupyter_client runs to start one grading kernel (the sandbox hook)."""
-    return [sys.executable, "-m", "course_utils.kernel", "--memory-gb", f"{memory_gb:g}",
+    return [sys.executable, "-m", "course_grader.sandbox.kernel", "--memory-gb", f"{memory_gb:g}",
             "-f", "{connection_file}"]
 
 

@@ -1,6 +1,6 @@
 """Build the Jupyter Book site into book/_build/html, executing the chapters in one profile.
 
-``python -m course_utils.site build [--profile smoke|cpu|full]`` (what ``make site`` runs).
+``python -m course_tools.site build [--profile smoke|cpu|full]`` (what ``make site`` runs).
 
 What this adds to a plain ``jupyter-book build .`` (which also works, with ``_config.yml`` as is):
 
@@ -41,11 +41,9 @@ from pathlib import Path
 
 import yaml
 
-from .config import get_profile
+from course_utils.config import get_profile
 
-ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = Path("book") / "_build"   # relative to the project root
-BUILD = ROOT / BUILD_DIR             # kept for callers that import it
 
 # Seconds one cell may run. cpu: a whole chapter must fit in 5 min, so a cell over 10 min is a
 # hang or a regression. full: 30 epochs of VGG-11 on a modest GPU take 10-20 min.
@@ -93,7 +91,7 @@ def _imports(source: str, package: Path) -> set[str]:
     return found
 
 
-def source_digest(root: Path = ROOT) -> str:
+def source_digest(root: Path) -> str:
     """A digest of the course_utils modules the chapters import, directly or through each other."""
     package = root / "course_utils"
     todo = set()
@@ -119,7 +117,7 @@ def source_digest(root: Path = ROOT) -> str:
     return h.hexdigest()[:16]
 
 
-def effective_config(profile: str, strict: bool, root: Path = ROOT) -> dict:
+def effective_config(profile: str, strict: bool, root: Path) -> dict:
     """``_config.yml`` with the profile's cell timeout and the strict-build settings."""
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))
     timeout = int(os.environ.get("COURSE_CELL_TIMEOUT") or TIMEOUTS[profile])
@@ -135,7 +133,7 @@ def _clear_execution_cache(build: Path) -> None:
         shutil.rmtree(build / name, ignore_errors=True)
 
 
-def build(profile: str | None = None, strict: bool = True, root: Path = ROOT,
+def build(profile: str | None = None, strict: bool = True, root: Path | None = None,
           capture: bool = False, check: bool = True, all_pages: bool = False) -> BuildResult:
     """Run ``jupyter-book build`` for the project at ``root`` in ``profile``.
 
@@ -144,7 +142,7 @@ def build(profile: str | None = None, strict: bool = True, root: Path = ROOT,
     ``BuildResult.log`` instead of streaming it; ``check`` raises
     ``subprocess.CalledProcessError`` when the build fails.
     """
-    root = Path(root).resolve()
+    root = Path(root or Path.cwd()).resolve()
     name = get_profile(profile).name
     build_dir = root / BUILD_DIR
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -223,7 +221,7 @@ def setup(app):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.site",
+    parser = argparse.ArgumentParser(prog="python -m course_tools.site",
                                      description="Build the course site into book/_build/html.")
     parser.add_argument("command", choices=["build"])
     parser.add_argument("--profile", help="smoke | cpu | full (default: $COURSE_PROFILE, else full on CUDA / cpu)")

@@ -12,6 +12,8 @@ import re
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from ..notebooks import is_test_cell
+
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 HIDDEN_NOTE = "# (hidden tests: the grade for this cell comes from checks that are not shown)\n"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -41,11 +43,6 @@ def scrub(text: str, secret: set[str]) -> str:
         return text
     return "\n".join("[hidden test line removed]" if any(s in ANSI.sub("", l) for s in secret) else l
                      for l in text.split("\n"))
-
-
-def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 class HideHiddenTests(Preprocessor):

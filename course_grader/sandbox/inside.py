@@ -1,10 +1,10 @@
 """Inside the grading sandbox: apply the limits, make a CPU-time breach readable, start the kernel.
 
-:mod:`course_utils.sandbox` runs ``python <this file> <limits> -- <kernel argv>``
+:mod:`course_grader.sandbox.bwrap` runs ``python <this file> <limits> -- <kernel argv>``
 as the sandbox's unprivileged user. This module lowers the resource limits (an unprivileged
 process can lower them, never raise them back), installs a ``SIGXCPU`` handler and then starts
 the real kernel *in this process* when its command is ``<this python> -m <module> ...`` (the
-``course-grader`` kernel of :mod:`course_utils.kernel`, or ipykernel's launcher), so the handler
+``course-grader`` kernel of :mod:`course_grader.sandbox.kernel`, or ipykernel's launcher), so the handler
 stays installed; any other command is ``exec``'d (and gets the limits, not the message).
 
 CPU time: at ``--cpu-s`` seconds the kernel receives ``SIGXCPU``. If a cell is running, it is
@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
-# Started as a script (``python .../course_utils/sandbox_kernel.py``, so that the stock kernel
-# does not pay for importing course_utils and torch): keep this folder off sys.path, so that
-# course_utils' own modules (data, kernel, site, ...) never shadow anything.
+# Started as a script (``python .../course_grader/sandbox/inside.py``, so that the stock kernel
+# does not pay for importing the grader and torch): keep this folder off sys.path, so that
+# this folder's modules (kernel, bwrap, ...) never shadow anything.
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
@@ -63,7 +63,7 @@ def _lower(which: int, soft: int, hard: int | None = None) -> None:
 
 def apply_limits(cpu_s: float, mem_gb: float, fsize_gb: float, nproc: int) -> None:
     _lower(resource.RLIMIT_CPU, int(cpu_s), hard_cpu_seconds(cpu_s))
-    # RLIMIT_DATA, the same figure course_utils.kernel uses (see there why not RLIMIT_AS).
+    # RLIMIT_DATA, the same figure course_grader.sandbox.kernel uses (see there why not RLIMIT_AS).
     _lower(resource.RLIMIT_DATA, int(mem_gb * GiB))
     _lower(resource.RLIMIT_FSIZE, int(fsize_gb * GiB))  # a bigger write fails with EFBIG
     _lower(resource.RLIMIT_NPROC, nproc)                 # fork bombs stop here
@@ -107,7 +107,7 @@ def run_kernel(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if "--" not in argv:
-        raise SystemExit("usage: python -m course_utils.sandbox_kernel [limits] -- KERNEL COMMAND")
+        raise SystemExit("usage: python course_grader/sandbox/inside.py [limits] -- KERNEL COMMAND")
     split = argv.index("--")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu-s", type=float, required=True)

@@ -19,9 +19,7 @@ from nbgrader.preprocessors import OverwriteCells
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool
 
-
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+from ..notebooks import grade_id
 
 
 class RestoreCells(OverwriteCells):
@@ -29,7 +27,7 @@ class RestoreCells(OverwriteCells):
 
     add_missing_cells = Bool(True, help="Put back deleted grade and read-only cells.").tag(config=True)
 
-    def release_order(self) -> list[str]:
+    def released_cell_order(self) -> list[str]:
         """grade_ids in the order of the released notebook (empty if it cannot be read)."""
         coursedir = CourseDirectory(config=self.config)
         path = coursedir.format_path(coursedir.release_directory, ".", self.assignment_id)
@@ -56,7 +54,7 @@ class RestoreCells(OverwriteCells):
         cells = {c.name: c for c in source_nb.source_cells}
         points = {c.name: c.max_score for c in source_nb.grade_cells}
         solutions = {c.name for c in source_nb.solution_cells}
-        order = [n for n in self.release_order() if n in cells]
+        order = [n for n in self.released_cell_order() if n in cells]
         order += [n for n in cells if n not in order]
         insert_at = 0
         for name in order:

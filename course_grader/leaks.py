@@ -35,7 +35,7 @@ reference submission, a mutant that differs in one cell). So, by default, a file
 directory named ``feedback`` is checked for hidden tests and hidden markers only; every
 other file for everything. Pass ``kinds`` to choose explicitly.
 
-Command line: ``python -m course_utils.leaks PATH... [--solutions DIR]`` exits 1 on a leak.
+Command line: ``python -m course_grader.leaks PATH... [--solutions DIR]`` exits 1 on a leak.
 """
 from __future__ import annotations
 
@@ -48,8 +48,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
+from .notebooks import grade_id, is_solution_cell
+
 
 KINDS = ("solution", "hidden")
 SCANNED_SUFFIXES = {".html", ".htm", ".ipynb", ".json", ".js", ".txt", ".md", ".py", ".csv", ".log"}
@@ -120,8 +120,7 @@ def _cell_blocks(cell: dict, origin: str) -> tuple[list[Block], list[str]]:
         (region if current else public).append(line)
     if current is not None:   # unterminated region: nbgrader refuses it, we keep it secret
         blocks.append(Block(current, origin, tuple(region)))
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    if meta.get("solution") and not any(b.kind == "solution" for b in blocks):
+    if is_solution_cell(cell) and not any(b.kind == "solution" for b in blocks):
         # nbgrader replaces an unmarked solution cell entirely (code or written answer)
         blocks.append(Block("solution", origin + " (whole cell)", tuple(lines)))
         public = []
@@ -150,14 +149,13 @@ class Secrets:
             nb = json.loads(path.read_text(encoding="utf8"))
             shown = _relative(path, root)
             for index, cell in enumerate(nb.get("cells", [])):
-                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                cell_blocks, cell_public = _cell_blocks(cell, f"{shown}, cell {grade_id or index}")
+                cell_blocks, cell_public = _cell_blocks(cell, f"{shown}, cell {grade_id(cell) or index}")
                 blocks += cell_blocks
                 public.update(normalise(x) for x in cell_public)
         return cls(blocks, public, min_run)
 
     @classmethod
-    def from_dir(cls, solutions_dir: Path = SOLUTIONS, min_run: int = 3) -> "Secrets":
+    def from_dir(cls, solutions_dir: Path, min_run: int = 3) -> "Secrets":
         solutions_dir = Path(solutions_dir)
         paths = sorted(p for p in solutions_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
         return cls.from_notebooks(paths, min_run, root=solutions_dir.parent)
@@ -255,7 +253,7 @@ def files_under(paths) -> list[Path]:
     return found
 
 
-def scan(paths, solutions_dir: Path = SOLUTIONS, kinds=None, min_run: int = 3) -> tuple[list[Leak], int]:
+def scan(paths, solutions_dir: Path, kinds=None, min_run: int = 3) -> tuple[list[Leak], int]:
     """All leaks in ``paths`` (files or directories), and how many files were scanned."""
     secrets = Secrets.from_dir(solutions_dir, min_run)
     if not secrets.blocks:
@@ -264,7 +262,7 @@ def scan(paths, solutions_dir: Path = SOLUTIONS, kinds=None, min_run: int = 3) -
     return [leak for f in files for leak in secrets.scan_file(f, kinds)], len(files)
 
 
-def assert_no_leaks(paths, solutions_dir: Path = SOLUTIONS, kinds=None, min_run: int = 3) -> int:
+def assert_no_leaks(paths, solutions_dir: Path, kinds=None, min_run: int = 3) -> int:
     """Raise ``AssertionError`` listing every leak in ``paths``; return the number of files scanned.
 
     ``kinds=None``: files inside a ``feedback`` directory are checked for hidden tests only,
@@ -273,16 +271,18 @@ def assert_no_leaks(paths, solutions_dir: Path = SOLUTIONS, kinds=None, min_run:
     leaks, scanned = scan(paths, solutions_dir, kinds, min_run)
     if not scanned:
         raise AssertionError(f"no files to scan in {paths}")
-    assert not leaks, (f"{len(leaks)} answer leak(s) in {scanned} scanned files: students would "
-                       f"see the source of solutions/ or hidden tests:\n" + "\n".join(map(str, leaks)))
+    if leaks:
+        raise AssertionError(f"{len(leaks)} answer leak(s) in {scanned} scanned files: students would "
+                             f"see the source of solutions/ or hidden tests:\n" + "\n".join(map(str, leaks)))
     return scanned
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.leaks",
+    parser = argparse.ArgumentParser(prog="python -m course_grader.leaks",
                                      description="Scan files for copies of assignment solutions and hidden tests.")
     parser.add_argument("paths", nargs="+", type=Path)
-    parser.add_argument("--solutions", type=Path, default=SOLUTIONS, help="nbgrader source directory")
+    parser.add_argument("--solutions", type=Path, default=Path("solutions"),
+                        help="nbgrader source directory (default: ./solutions)")
     parser.add_argument("--min-run", type=int, default=3)
     args = parser.parse_args(argv)
     leaks, scanned = scan(args.paths, args.solutions, min_run=args.min_run)
