@@ -16,7 +16,7 @@ ifneq ($(PROFILE),)
 export COURSE_PROFILE := $(PROFILE)
 endif
 
-.PHONY: course release site test test-all bench clean venv sysdeps
+.PHONY: course release site test test-fast test-all bench results clean venv sysdeps
 
 venv: $(STAMP)
 
@@ -51,14 +51,26 @@ sysdeps:
 	  fi; \
 	fi
 
+# Tiers: a unit tier (no chapter executed, no site built, no nbgrader round trip, no browser);
+# the whole suite, which executes each chapter once and builds the site in a temporary copy
+# (never in book/_build); the slow suites on top.
 test: $(STAMP) sysdeps                   ## the suite CI runs (smoke profile)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)                      ## the unit tier (<= 2 min): make test without the heavy tests
+	$(BIN)/python -m pytest -m "not notebook and not roundtrip and not browser and not slow and not postgres"
 
 test-all: $(STAMP)                       ## also the slow suites (cpu-profile timings)
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 bench: $(STAMP)                          ## benchmarks table (not pass/fail)
 	$(BIN)/python -m bench
+
+# Every run the book and the assignments make, one record each in course_utils/records/
+# (a GPU and the full profile for the records the pages show; PROFILE=smoke to try it).
+# ONLY=a4_resnet,speedrun picks runs. On a device machine: bench/gpu_session.sh.
+results: $(STAMP)                        ## train and record every run (course_tools.results)
+	$(BIN)/python -m course_tools.results $(if $(PROFILE),--profile $(PROFILE)) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf book/_build gradebook.db submitted autograded feedback reports downloaded grades.csv

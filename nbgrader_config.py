@@ -23,26 +23,20 @@ c.CourseDirectory.max_file_size = 200_000  # kB: a VGG-11 state_dict is about 37
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Per-cell timeout while autograding. `Execute.timeout` is the spelling nbgrader reads
-# (`ExecutePreprocessor.timeout` is ignored). Training is skipped under NBGRADER_EXECUTION,
-# so this bounds inference on the grading subset plus a student's own code.
-_TIMEOUTS = {"smoke": 120, "cpu": 300, "full": 900}
-c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT")
-                        or _TIMEOUTS.get(os.environ.get("COURSE_PROFILE", "cpu"), 300))
-# What a student reads in the feedback of a cell that ran too long (nbgrader interrupts it and
-# goes on with the next cell).
-_TIMEOUT_MESSAGE = (f"the cell timed out after {c.Execute.timeout} s (the grading limit per cell) and was "
-                    "interrupted. Hint: look for an endless loop; training is skipped while grading, so "
-                    "keep heavy work inside train_model.")
-c.Execute.error_on_timeout = {"ename": "CellTimeoutError", "evalue": _TIMEOUT_MESSAGE,
-                              "traceback": [f"\x1b[0;31mCellTimeoutError\x1b[0m: {_TIMEOUT_MESSAGE}"]}
-# Memory: `course grade` runs kernels through course_grader.sandbox.kernel, which caps each
-# kernel's private memory (per profile).
+# Grading runs each notebook in the judge (course_grader/judge): the student's code in a sandbox
+# and a thread of its own, the checks where it cannot reach them. Per-cell timeout, memory and
+# CPU time come from the grading profile (course_grader/settings.py, GRADING); set
+# c.JudgeExecute.cell_timeout / memory_gb / cpu_seconds here to change them. Execute.timeout is
+# nbgrader's own spelling of the per-cell timeout: keep the two equal.
+from course_grader.settings import GRADING as _GRADING, grading_profile as _grading_profile  # noqa: E402
+
+c.Execute.timeout = _GRADING[_grading_profile()].cell_timeout_s
 
 # The original tests are what run: edited read-only cells get their source back (stock
 # OverwriteCells) and deleted ones are put back in place (RestoreCells, see course_grader/plugins/restore_cells.py).
+# The outputs of the student's own run are kept (ClearOutput is left out): they are what the
+# feedback shows for the student's cells; test cells get the judge's verdicts instead.
 c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "course_grader.plugins.restore_cells.RestoreCells",
@@ -56,9 +50,9 @@ c.GenerateFeedback.preprocessors = [
     "course_grader.plugins.hide_hidden_tests.HideHiddenTests",
 ]
 
-# Autograding runs every student's kernel in the grading sandbox (course_grader/sandbox):
-# unprivileged, offline, seeing only its own working copy, the data and the Python environment.
-# `course grade` refuses to grade where it cannot run, unless given --unsafe-no-sandbox.
+# The judge replaces nbgrader's Execute and runs in the grading sandbox (course_grader/sandbox):
+# unprivileged, offline, seeing only a copy of the submission's files, the data and the Python
+# environment. `course grade` refuses to grade where it cannot run, unless given --unsafe-no-sandbox.
 from course_grader.sandbox import bwrap as _sandbox  # noqa: E402
 
 _sandbox.configure(c)

@@ -1,7 +1,8 @@
 """Benchmarks of the course kit: ``python -m bench`` (``make bench``) prints one table.
 
 Rows: the batched loader against torchvision's per-image DataLoader, ``fit`` against a bare
-loop, on CUDA ``fit``'s GPU switches and Chapter 5's speed run, each chapter's execution time,
+loop, on CUDA ``fit``'s eager steps against its CUDA-graph path per course model (``gpu``;
+"n/a: no CUDA" rows elsewhere) and Chapter 5's speed run, each chapter's execution time,
 autograde time per submission, and the site build (cold, then cached). Ratios are medians of
 side-by-side pairs in one process; absolute times on a shared machine are noisy, so the header
 prints the load average before and after. Not part of CI's pass/fail: CI runs
@@ -15,7 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-PARTS = ("loader", "fit", "gpu", "speedrun", "chapters", "autograde", "site")
+PARTS = ("loader", "fit", "gpu", "speedrun", "airbench", "chapters", "autograde", "site")
 
 
 @dataclass
@@ -77,15 +78,20 @@ def measure(profile, parts=PARTS, report=print) -> list[Row]:
             f"small CNN (width {r['width']}), {r['images']:,} images, batch {r['batch_size']}, "
             f"{r['device']}, bar+history on, median of {r['repeats']}")
     if "gpu" in parts:
-        if cuda:
-            ips = throughput.gpu_switches(profile)
-            for name, value in ips.items():
-                add("gpu", f"fit {name}", f"{value / ips['plain']:.2f}×",
-                    f"{value:,.0f} img/s (plain {ips['plain']:,.0f}); resnet18, last epoch")
-        else:
-            add("gpu", "fit GPU switches", "n/a", "needs CUDA: channels_last, bf16, compile, cudnn_benchmark unmeasured")
+        for r in throughput.gpu_paths(profile):
+            if r["img_s"] is None:
+                add("gpu", f"fit on {r['model']}", "n/a", r["note"])
+                continue
+            base, paths = r["img_s"]["eager"], list(r["img_s"])
+            add("gpu", f"fit on {r['model']}", f"{r['img_s'][paths[1]] / base:.2f}×",
+                "; ".join(f"{p} {v:,.0f} img/s (loss {r['loss'][p]:.3f}, {r['step'][p]})"
+                          for p, v in r["img_s"].items()) + f"; batch {profile.batch_size}, last of 2 epochs")
     if "speedrun" in parts:
         add("speedrun", "Chapter 5 ResNet speed run", *course.speedrun_result(profile))
+    if "airbench" in parts:   # Chapter 6's final recipe beside airbench94 (bench/airbench.py)
+        from . import airbench
+        for what, value, detail in airbench.bench_rows(profile):
+            add("airbench", what, value, detail)
     if "chapters" in parts:
         for name, seconds, note in course.chapter_times(profile):
             add("chapter", name, _seconds(seconds), note)

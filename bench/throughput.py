@@ -1,6 +1,7 @@
-"""Throughput benchmarks: the batched tensor loader, ``fit``'s overhead and, on CUDA, fit's GPU switches.
+"""Throughput benchmarks: the batched tensor loader, ``fit``'s overhead and, on CUDA, fit's
+eager steps against its CUDA-graph path on each course model.
 
-Every comparison runs both sides in one process, alternating A B, B A, ... and reports the
+The CPU comparisons run both sides in one process, alternating A B, B A, ... and report the
 median of the pairwise ratios: on a shared machine the speed drifts, and pairing keeps the
 ratio meaningful. Also a command line for timing one side as a whole process::
 
@@ -16,6 +17,7 @@ import copy
 import io
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -160,26 +162,55 @@ def fit_overhead(profile: Profile, repeats: int = 3, epochs: int = 1, device=Non
             "width": width}
 
 
-# --- fit's GPU switches (CUDA only) ---------------------------------------------------------
+# --- fit's GPU path on the course's models (CUDA only) --------------------------------------
 
-GPU_SWITCHES = ("channels_last", "bf16", "cudnn_benchmark", "compile")
+# Assignment answers are not in course_utils: the models come from the reference solutions.
+GPU_MODELS = {
+    "ResNet-20 (A4)": ("a4_resnet", lambda ns: ns["ResNetCIFAR"](20)),
+    "VGG-11-BN (A1)": ("a1_vgg", lambda ns: ns["VGG11CIFAR"](num_classes=10, batch_norm=True)),
+    "CifarGoogLeNet (A3)": ("a3_inception", lambda ns: ns["CifarGoogLeNet"]()),
+    "ResNet-9 (speed run)": (None, None),
+}
+# today's defaults, the CUDA-graph path (fit's default now), and that path with the two
+# switches that were slower eagerly (DESIGN.md), to decide per model whether they pay now.
+GPU_PATHS = {
+    "eager": dict(cuda_graph=False),
+    "cuda graph": dict(cuda_graph=True),
+    "cuda graph + bf16 + channels_last": dict(cuda_graph=True, bf16=True, channels_last=True),
+}
 
 
-def gpu_switches(profile: Profile, epochs: int = 2) -> dict[str, float]:
-    """Steady-state images/s of ``fit`` (last epoch) with each switch alone and all together."""
-    from torchvision.models import resnet18
+def course_model(name: str, profile: Profile) -> nn.Module:
+    from course_tools.results import reference_namespace
+    from course_utils import speedrun
+    aid, build = GPU_MODELS[name]
+    if aid is None:
+        return speedrun.resnet9()
+    ns = reference_namespace(aid, Path(__file__).resolve().parent.parent, profile)
+    return build(ns)
+
+
+def gpu_paths(profile: Profile, epochs: int = 2, models=tuple(GPU_MODELS)) -> list[dict]:
+    """Per course model, ``fit``'s images/s (last epoch: capture and autotuning done) and
+    final train loss on each of :data:`GPU_PATHS`, same seed, data and schedule.
+    Without CUDA: one row per model saying so."""
+    if not torch.cuda.is_available():
+        return [{"model": m, "img_s": None, "note": "n/a: no CUDA"} for m in models]
     images, labels = load_subset(True, profile.train_per_class)
-    loader = TensorLoader(images, labels, profile.batch_size, train=True, augment=True, device="cuda")
-    configs = {"plain": {}, **{s: {s: True} for s in GPU_SWITCHES},
-               "all": {s: True for s in GPU_SWITCHES}}
-    result = {}
-    for name, switches in configs.items():
-        torch.backends.cudnn.benchmark = False    # fit leaves it on once asked
-        seed_everything(0)
-        model = resnet18(num_classes=10)
-        history = fit(model, loader, epochs=epochs, device="cuda", quiet=True, **switches)
-        result[name] = history.images_per_s[-1]   # later epochs: compilation and autotuning done
-    return result
+    rows = []
+    for name in models:
+        row = {"model": name, "img_s": {}, "loss": {}, "step": {}}
+        for path, switches in GPU_PATHS.items():
+            torch.backends.cudnn.benchmark = False
+            seed_everything(0)
+            model = course_model(name, profile)
+            loader = TensorLoader(images, labels, profile.batch_size, train=True, augment=True, device="cuda")
+            history = fit(model, loader, epochs=epochs, device="cuda", quiet=True, **switches)
+            row["img_s"][path] = history.images_per_s[-1]
+            row["loss"][path] = history.train_loss[-1]
+            row["step"][path] = history.step_path
+        rows.append(row)
+    return rows
 
 
 # --- whole-process runs ---------------------------------------------------------------------

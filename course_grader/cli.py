@@ -44,7 +44,7 @@ def collect(course: Course, assignment: str, export: str | Path, roster=None, pa
 
 def grade(course: Course, assignment: str, quiet: bool = False, workers: int | None = None,
           force: bool = False, students: list[str] | None = None, roster=None,
-          unsafe_no_sandbox: bool = False):
+          unsafe_no_sandbox: bool = False, clear_flags: bool = False):
     """Autograde every submission of ``assignment``, write feedback, export the grades.
 
     Returns one :class:`course_grader.run.Outcome` per submission. Submissions already
@@ -56,8 +56,10 @@ def grade(course: Course, assignment: str, quiet: bool = False, workers: int | N
     from .run import grade_cohort
     from .sandbox.bwrap import grading_mode
     mode = grading_mode(unsafe_no_sandbox)
-    outcomes = grade_cohort(course, assignment, workers or default_workers(), roster, students, force,
-                            quiet, mode)
+    if clear_flags and not students:
+        raise CourseError("--clear-flag needs --student: clear the flags of students you have reviewed, one by one")
+    outcomes = grade_cohort(course, assignment, workers or default_workers(), roster, students,
+                            force or clear_flags, quiet, mode, clear_flags)
     paths = report.build(assignment, course.root, course.db_url, roster, html_report=False)
     if not quiet:
         print(f"grades: {paths['grades']}\nnbgrader export: {paths['nbgrader_export']}\n"
@@ -91,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--roster", help="roster CSV (default: roster.csv)")
+    p.add_argument("--clear-flag", action="store_true",
+                   help="after reviewing a student's flagged submission: regrade it and score the flagged checks "
+                        "on their verdicts (with --student)")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade without the grading sandbox where it cannot run (student code then runs with "
                         "your rights; the report says so)")
@@ -108,11 +113,12 @@ def main(argv=None) -> None:
         if args.command == "release":
             release(course, args.assignments or None)
         elif args.command == "collect":
-            collect(course, args.assignment, args.export, args.roster, args.pattern)
+            if collect(course, args.assignment, args.export, args.roster, args.pattern).failed:
+                sys.exit(1)   # a student's files could not be written: their earlier submission stays
         elif args.command == "grade":
             outcomes = grade(course, args.assignment, workers=args.workers, force=args.force,
                              students=args.student, roster=args.roster,
-                             unsafe_no_sandbox=args.unsafe_no_sandbox)
+                             unsafe_no_sandbox=args.unsafe_no_sandbox, clear_flags=args.clear_flag)
             if any(o.status == "error" for o in outcomes):
                 sys.exit(1)
         elif args.command == "report":

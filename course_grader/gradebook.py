@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from .course import CourseError
 from .roster import Student
 
 
@@ -31,7 +32,7 @@ def ensure_assignment(db_url: str, assignment: str) -> None:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            raise SystemExit(f"{assignment} is not in the gradebook {db_url}: run `course release "
+            raise CourseError(f"{assignment} is not in the gradebook {db_url}: run `course release "
                              f"{assignment}` first (with the same COURSE_DB_URL)") from None
 
 

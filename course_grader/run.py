@@ -40,13 +40,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import gradebook
+from . import gradebook, settings
 from .course import Course, CourseError
 from .feedback_page import write_feedback_page
 from .roster import Student, load_roster
-from .sandbox import kernel
 from .statuses import FAILED, GRADED, MISSING, STATUS_TEXT
-from .submissions import fingerprint, inspect_submission, normalise, released_ids, submitted_students
+from .submissions import fingerprint, inspect_submission, released_ids, stage, submitted_students
 from .worker import Worker
 
 
@@ -62,16 +61,18 @@ class GradingRun:
     memory_gb: float = 6.0
     student_timeout: float = 1320.0
     notebook: str = ""
+    clear_flags: bool = False     # grade flagged checks on their verdicts (after an instructor's review)
 
     @classmethod
     def prepare(cls, course: Course, assignment: str, workers: int = 1) -> "GradingRun":
-        from course_utils.config import default_profile_name
-        timeout = int(course.load_config().Execute.timeout)
-        profile = os.environ.get("COURSE_PROFILE") or default_profile_name()
+        profile = settings.grading_profile()
+        config = course.load_config()
+        timeout = int(config.JudgeExecute.get("cell_timeout", settings.GRADING[profile].cell_timeout_s))
+        memory = float(config.JudgeExecute.get("memory_gb", settings.GRADING[profile].memory_gb))
         # A student's whole run: a handful of slow cells, not every cell at its limit.
         budget = 4 * timeout + 120
-        return cls(course, assignment, max(1, workers), profile, timeout,
-                   kernel.memory_limit_gb(profile), budget, course.released_notebook(assignment))
+        return cls(course, assignment, max(1, workers), profile, timeout, memory, budget,
+                   course.released_notebook(assignment))
 
     @property
     def root(self) -> Path:
@@ -103,6 +104,8 @@ class Outcome:
     memory_gb: float = 0.0
     graded_at: str = ""
     sandbox: str = ""  # "on": graded in the grading sandbox; "off": --unsafe-no-sandbox
+    flags: list[str] = field(default_factory=list)   # what the judge's guard saw ("tampering suspected")
+    flags_cleared: bool = False                       # an instructor reviewed them (--clear-flag)
     skipped: bool = field(default=False, compare=False)
 
     def line(self) -> str:
@@ -111,7 +114,24 @@ class Outcome:
         if self.skipped:
             return text + " (already graded, skipped)"
         text += f" ({self.seconds:.1f} s)"
+        if self.flags:
+            text += f" - TAMPERING SUSPECTED: {self.flags[0]}" + (" (cleared)" if self.flags_cleared else "")
         return text + (f" - {self.message}" if self.message else "")
+
+
+def grader_fault(result: dict) -> str:
+    """Why grading failed through no fault of the student's, or ''."""
+    text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
+    if "GraderFault" in text:
+        line = next((l for l in reversed(text.splitlines()) if "GraderFault" in l), "")
+        return line.split("GraderFault:", 1)[-1].strip()[:300] or "the judge failed"
+    if "the grading worker exited with code" in text or "no result from the grading worker" in text:
+        return (result.get("error") or "").strip()[:300]
+    if "No space left on device" in text or "Errno 28" in text:
+        return "the disk is full (no space left on device)"
+    if "database is locked" in text or "OperationalError" in text:
+        return "the gradebook could not be written"
+    return ""
 
 
 def explain_failure(result: dict, budget: float) -> str:
@@ -143,7 +163,7 @@ class CohortGrader:
         self.idle: queue.Queue[Worker] = queue.Queue()
         self.cancelled = threading.Event()
         self.releases = released_ids(settings.root)
-        self.jupyter_dir = settings.reports / "kernelspec"
+        self.staging = settings.reports / "staging"   # what nbgrader grades: a checked copy of submitted/
         self.mode = mode  # a course_grader.sandbox.bwrap.GradingMode; None: as nbgrader_config.py says
 
     # where things go
@@ -191,7 +211,6 @@ class CohortGrader:
             if not folder.is_dir():
                 self.say(f"{student}: no submission in {folder}")
                 continue
-            note = normalise(folder, s.notebook)
             fp = fingerprint(folder)
             state = self.read_state(student)
             if (not force and state and state.get("fingerprint") == fp and state.get("profile") == s.profile
@@ -199,14 +218,14 @@ class CohortGrader:
                 done.append(Outcome(**{**state, "skipped": True}))
             else:
                 self.state_path(student).unlink(missing_ok=True)
-                todo.append((student, fp, note))
+                todo.append((student, fp))
         self.say(f"grading {s.assignment}: {len(todo)} submission(s) to grade, {len(done)} already graded; "
                  f"{s.workers} worker(s), profile {s.profile}, cell timeout {s.cell_timeout} s, "
                  f"kernel memory {s.memory_gb:g} GB")
         if self.mode is not None and todo:
             self.say(self.mode.note)
-        kernel.write_kernelspec(self.jupyter_dir, s.memory_gb)
-        workers = [Worker(s.root, s.assignment, s.reports / "tmp", self.worker_env()) for _ in range(min(s.workers, len(todo)))]
+        workers = [Worker(s.root, s.assignment, s.reports / "tmp", self.worker_env(slot))
+                   for slot in range(min(s.workers, len(todo)))]
         for w in workers:
             self.idle.put(w)
         total, count, started = len(todo), 0, time.monotonic()
@@ -240,15 +259,22 @@ class CohortGrader:
                      f"with {s.workers} worker(s); autograding one took {each[len(each) // 2]:.1f} s (median)")
         return sorted(done, key=lambda o: o.student)
 
-    def grade_one(self, student: str, fp: str, note: str = "") -> Outcome:
+    def grade_one(self, student: str, fp: str) -> Outcome:
         s, start = self.s, time.monotonic()
         folder = s.folder(student)
-        status, message = inspect_submission(folder, s.notebook, s.assignment, self.releases)
-        feedback_failed = False
+        staged = self.staging / student / s.assignment
+        notes = stage(folder, staged, s.notebook)
+        note = "; ".join(notes)
+        status, message = inspect_submission(staged, s.notebook, s.assignment, self.releases)
+        feedback_failed, flags = False, []
         if status == "ok":
             result = self.autograde(student)
             if self.cancelled.is_set():
                 raise RuntimeError("grading run interrupted")
+            fault = grader_fault(result)
+            if fault:   # the grader's failure, not the student's: nothing is recorded, the next run retries
+                return Outcome(student, "error", f"not graded: {fault}", seconds=time.monotonic() - start)
+            flags = self.judge_flags(student)
             if result.get("success"):
                 status, message = GRADED, note
             elif result.get("stage") == "feedback":  # graded; only the feedback page is missing
@@ -268,19 +294,26 @@ class CohortGrader:
         outcome = Outcome(student, status, message, score, max_score, time.monotonic() - start, fp,
                           s.profile, s.cell_timeout, s.memory_gb,
                           dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                          "" if self.mode is None else self.mode.state)
+                          "" if self.mode is None else self.mode.state, flags, bool(flags) and s.clear_flags)
         self.write_state(outcome)
         return outcome
 
-    def worker_env(self) -> dict:
+    def judge_flags(self, student: str) -> list[str]:
+        """What the judge's guard reported for this student (see course_grader.plugins.judge_execute)."""
+        try:
+            summary = json.loads((self.s.reports / "judge" / f"{student}.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return [str(f)[:300] for f in summary.get("flags", [])]
+
+    def worker_env(self, slot: int) -> dict:
         s = self.s
         bindir = str(Path(sys.executable).parent)
         threads = str(max(1, (os.cpu_count() or 1) // s.workers))
         return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-                "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.jupyter_dir), os.environ.get("JUPYTER_PATH")])),
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
                 "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads),
-                "COURSE_PROFILE": s.profile, "COURSE_KERNEL_MEMORY_GB": f"{s.memory_gb:g}",
+                "COURSE_PROFILE": s.profile, "COURSE_WORKER_SLOT": str(slot),
                 **(self.mode.env if self.mode is not None else {})}
 
     def autograde(self, student: str) -> dict:
@@ -292,9 +325,12 @@ class CohortGrader:
                 url = gradebook.snapshot(s.db_url, private)
         else:
             url = s.db_url
+        (s.reports / "judge" / f"{student}.json").unlink(missing_ok=True)
+        submitted = self.staging.relative_to(s.root).as_posix()
         worker = self.idle.get()
         try:
-            result = worker.grade(student, url, self.log_path(student), s.student_timeout)
+            result = worker.grade(student, url, self.log_path(student), s.student_timeout, submitted,
+                                  s.clear_flags)
         finally:
             self.idle.put(worker)
         if (result.get("success") or result.get("stage") == "feedback") and gradebook.is_sqlite(s.db_url):
@@ -322,6 +358,59 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
+MIN_FREE_BYTES = 1024 ** 3
+DATA_USERS = ("check_trained_accuracy", "cifar10_loaders", "eval_loader")
+
+
+def needs_cifar10(run: GradingRun) -> bool:
+    release = run.course.release_dir(run.assignment) / f"{run.notebook}.ipynb"
+    try:
+        text = release.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return any(name in text for name in DATA_USERS)
+
+
+def preflight(run: GradingRun) -> None:
+    """Refuse to grade anyone (one line, CourseError) when an input of the grader is unusable."""
+    from .sandbox.bwrap import data_paths
+    root = run.course.root
+    if needs_cifar10(run):
+        data = data_paths().get("COURSE_DATA_DIR")
+        if data is None or not cifar10_present(data):
+            where = os.environ.get("COURSE_DATA_DIR") or "~/.cache/cnn-course/data"
+            raise CourseError(f"the data directory {where} does not hold CIFAR-10 (train/ and test/ with the 10 "
+                              "classes, or cifar-10-batches-py): set COURSE_DATA_DIR before grading")
+    for place in (root, Path(os.environ.get("TMPDIR") or "/tmp")):
+        free = shutil.disk_usage(place).free
+        if free < MIN_FREE_BYTES:
+            raise CourseError(f"only {free / 1024 ** 2:.0f} MB free on the disk of {place}: grading needs at "
+                              f"least {MIN_FREE_BYTES / 1024 ** 3:.0f} GB")
+    url = run.db_url
+    if gradebook.is_sqlite(url):
+        path = gradebook.sqlite_path(url)
+        writable = os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
+        if not writable or (path.exists() and not os.access(path.parent, os.W_OK)):
+            raise CourseError(f"the gradebook {path} cannot be written (check its and its folder's permissions)")
+    else:
+        try:
+            gradebook.graded_students(url, run.assignment)
+        except Exception as exc:  # noqa: BLE001 - any database error means the same here
+            raise CourseError(f"the gradebook {url.split('@')[-1]} cannot be reached: "
+                              f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def cifar10_present(data: Path) -> bool:
+    """CIFAR-10 in one of the two layouts course_utils.data reads (checked without importing torch)."""
+    if (data / "cifar-10-batches-py" / "test_batch").is_file():
+        return True
+    split_ok = []
+    for split in ("train", "test"):
+        classes = [d for d in (data / split).iterdir() if d.is_dir()] if (data / split).is_dir() else []
+        split_ok.append(len(classes) == 10 and all(any(d.iterdir()) for d in classes))
+    return all(split_ok)
+
+
 @contextmanager
 def course_lock(root: Path):
     """One grading run per course at a time (the lock goes when the process does, even on SIGKILL)."""
@@ -337,13 +426,15 @@ def course_lock(root: Path):
 
 def grade_cohort(course: Course, assignment: str, workers: int = 1, roster_path=None,
                  students: list[str] | None = None, force: bool = False, quiet: bool = False,
-                 mode=None) -> list[Outcome]:
+                 mode=None, clear_flags: bool = False) -> list[Outcome]:
     """Grade every submission of ``assignment`` (see the module docstring).
 
     ``mode`` (:func:`course_grader.sandbox.bwrap.grading_mode`) says whether kernels run in the sandbox.
     """
     settings = GradingRun.prepare(course, assignment, workers)
+    settings.clear_flags = clear_flags
     roster = load_roster(roster_path or course.root / "roster.csv")
+    preflight(settings)
     with course_lock(course.root):
         for leftover in (settings.reports / "tmp").glob("*"):  # private gradebooks of a killed run
             leftover.unlink()

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import stat
 from pathlib import Path
 
 import nbformat
@@ -15,31 +18,78 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir()) if base.is_dir() else []
 
 
-def normalise(folder: Path, notebook: str) -> str:
-    """Rename a lone notebook with another name to ``<notebook>.ipynb``; return a note or ''."""
-    target = folder / f"{notebook}.ipynb"
-    if target.exists():
-        return ""
-    others = sorted((p for p in folder.glob("*.ipynb") if p.is_file()), key=lambda p: p.stat().st_mtime)
-    if not others:
-        return ""
-    newest = others[-1]
-    newest.rename(target)
-    return f"your notebook {newest.name!r} was graded as {target.name!r}"
+# What a submission may hold: files (a notebook, weights, timestamp.txt) of at most this size.
+FILE_LIMIT = 500 * 1024 ** 2
+FOLDER_LIMIT = 1024 ** 3
+
+
+def regular_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The regular files under ``folder`` (links and special files are never followed), and notes
+    on what was left out."""
+    files, notes, total = [], [], 0
+    for dirpath, dirnames, filenames, dir_fd in os.fwalk(folder, follow_symlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".ipynb_checkpoints")
+        for name in sorted(filenames) + [d for d in list(dirnames) if os.path.islink(os.path.join(dirpath, d))]:
+            path = Path(dirpath) / name
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            rel = path.relative_to(folder).as_posix()
+            if stat.S_ISLNK(st.st_mode):
+                notes.append(f"{rel} is a symbolic link: it was not graded (submit the file itself)")
+            elif not stat.S_ISREG(st.st_mode):
+                notes.append(f"{rel} is not a regular file: it was not graded")
+            elif st.st_size > FILE_LIMIT or total + st.st_size > FOLDER_LIMIT:
+                notes.append(f"{rel} ({st.st_size / 1024 ** 2:.0f} MB) is over the size limit: it was not graded")
+            else:
+                total += st.st_size
+                files.append(path)
+    return files, notes
+
+
+def _copy_regular(src: Path, dest: Path) -> None:
+    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f_in, open(dest, "wb") as f_out:
+        shutil.copyfileobj(f_in, f_out)
+    os.chmod(dest, 0o644)
+
+
+def stage(folder: Path, dest: Path, notebook: str) -> list[str]:
+    """Copy what nbgrader may grade from ``folder`` to ``dest`` (regular files only; the folder
+    itself is never changed); a lone notebook with another name becomes ``<notebook>.ipynb``.
+
+    Returns notes for the student (what was renamed or left out).
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    files, notes = regular_files(folder)
+    for path in files:
+        target = dest / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _copy_regular(path, target)
+    target = dest / f"{notebook}.ipynb"
+    if not target.exists():
+        others = sorted(p for p in dest.glob("*.ipynb") if p.is_file())
+        if others:
+            newest = max(others, key=lambda p: (os.stat(folder / p.name, follow_symlinks=False).st_mtime, p.name))
+            newest.rename(target)
+            notes.insert(0, f"your notebook {newest.name!r} was graded as {target.name!r}")
+    return notes
 
 
 def fingerprint(folder: Path) -> str:
+    """A digest of the submission's regular files (names and contents)."""
     h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
+    files, notes = regular_files(folder)
+    for path in files:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
         h.update(b"\0")
+    for note in notes:
+        h.update(note.encode())
     return h.hexdigest()
-
-
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
 
 
 def released_ids(root: Path) -> dict[str, set[str]]:

@@ -77,13 +77,15 @@ class Worker:
                 if attempt == 2:
                     raise
 
-    def grade(self, student: str, db_url: str, log: Path, budget: float) -> dict:
+    def grade(self, student: str, db_url: str, log: Path, budget: float, submitted: str,
+              clear_flags: bool = False) -> dict:
         self.dir.mkdir(parents=True, exist_ok=True)
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
         result_path = self.dir / f"{student}.result.json"
         result_path.unlink(missing_ok=True)
-        task = {"student": student, "db_url": db_url, "result": str(result_path), "log": str(log)}
+        task = {"student": student, "db_url": db_url, "result": str(result_path), "log": str(log),
+                "submitted": submitted, "clear_flags": clear_flags}
         timed_out = done = False
         try:
             self.send(task)
@@ -113,9 +115,7 @@ def grading_api(root: str, assignment: str):
     from nbgrader.coursedir import CourseDirectory
 
     from .course import Course
-    from .sandbox import kernel
     cfg = Course(Path(root)).load_config()
-    cfg.Execute.kernel_name = kernel.KERNEL_NAME
     ignore = list(cfg.CourseDirectory.ignore)
     # The student's weights must sit next to the notebook that is graded (see nbgrader_config.py),
     # and weights lying in the source folder (the reference run's) must never replace them.
@@ -125,15 +125,18 @@ def grading_api(root: str, assignment: str):
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg), ignore
 
 
-def autograde_one(api, ignore: list[str], assignment: str, student: str, db_url: str) -> dict:
-    """nbgrader's ``autograde`` then ``generate_feedback`` for one student."""
+def autograde_one(api, ignore: list[str], assignment: str, student: str, db_url: str, submitted: str,
+                  clear_flags: bool = False) -> dict:
+    """nbgrader's ``autograde`` (from the checked copy in ``submitted``) then ``generate_feedback``."""
     api.coursedir.db_url = db_url
+    api.coursedir.submitted_directory = submitted
     api.coursedir.ignore = [p for p in ignore if p != WEIGHTS_GLOB]
+    api.config.JudgeExecute.accept_flags = clear_flags
     result = api.autograde(assignment, student, force=True, create=True)
     print(result.get("log", ""), result.get("error", ""), sep="\n", flush=True)
     if not result.get("success"):
         return {**result, "stage": "autograde"}
-    api.coursedir.ignore = ignore  # no weights copied into the feedback folder
+    api.coursedir.ignore = [*ignore, "*"]  # the feedback folder gets the feedback page and nothing else
     feedback = api.generate_feedback(assignment, student, force=True)
     print(feedback.get("log", ""), feedback.get("error", ""), sep="\n", flush=True)
     return {**feedback, "stage": "feedback"}
@@ -152,7 +155,8 @@ def serve(argv: list[str]) -> None:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
         try:
-            result = autograde_one(api, ignore, assignment, task["student"], task["db_url"])
+            result = autograde_one(api, ignore, assignment, task["student"], task["db_url"], task["submitted"],
+                                   task.get("clear_flags", False))
         except BaseException as exc:  # noqa: BLE001 - report, do not crash silently
             import traceback
             result = {"success": False, "error": traceback.format_exc() or repr(exc)}

@@ -1,13 +1,10 @@
 """Every assertion the graders make, with messages a student can act on.
 
-Each check raises ``AssertionError("<what>: expected …, got …. Hint: …")``. Hidden tests
-must measure the truth even if a student's notebook monkeypatches things, so parameters are
-counted from the module tree itself (see :func:`course_utils.summary.iter_parameters`) and
-hidden-test cells re-import this module fresh first::
-
-    import sys
-    for _m in [m for m in sys.modules if m.split(".")[0] == "course_utils"]: del sys.modules[_m]
-    from course_utils import checks
+Each check raises ``AssertionError("<what>: expected …, got …. Hint: …")``. In a student's
+notebook these run as they read. While a notebook is graded they run in the grader's own copy
+of this module, in a thread where no student code runs (see ``course_grader.judge``): what a
+check reads off a model (its parameters, its layers) goes through :func:`_measure`, which the
+grader runs beside the student's code, and a model's name is read from ``model.__class__``.
 """
 from __future__ import annotations
 
@@ -17,6 +14,15 @@ import torch
 import torch.nn as nn
 
 from .summary import iter_parameters
+
+
+def _measure(fn, model, *args):
+    """``fn(model, *args)``: what a check reads off a model (the grader runs it where the model lives)."""
+    return fn(model, *args)
+
+
+def _class_name(obj) -> str:
+    return obj.__class__.__name__
 
 
 def _fail(what: str, expected, got, hint: str = "") -> None:
@@ -43,7 +49,7 @@ def check_output_shape(model: nn.Module, input_shape, expected_shape, device="cp
             f"{type(exc).__name__}: {exc}. Hint: print the shape after each layer to find where "
             f"it breaks.") from None
     if isinstance(out, torch.Size) or not isinstance(out, torch.Tensor):
-        _fail(what, f"a tensor of shape {tuple(expected_shape)}", f"a {type(out).__name__} ({out!r:.80})",
+        _fail(what, f"a tensor of shape {tuple(expected_shape)}", f"a {_class_name(out)} ({out!r:.80})",
               "forward must return the output tensor itself, not its .shape or a tuple.")
     if tuple(out.shape) != tuple(expected_shape):
         _fail(what, tuple(expected_shape), tuple(out.shape),
@@ -51,9 +57,17 @@ def check_output_shape(model: nn.Module, input_shape, expected_shape, device="cp
     return out
 
 
+def _param_count(model: nn.Module, trainable_only: bool) -> int:
+    return sum(p.numel() for _, p in iter_parameters(model) if p.requires_grad or not trainable_only)
+
+
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of scalar parameters, counted without calling methods a student could override."""
-    return sum(p.numel() for _, p in iter_parameters(model) if p.requires_grad or not trainable_only)
+    return _measure(_param_count, model, trainable_only)
+
+
+def _trainable_names(model: nn.Module) -> list[str]:
+    return sorted(name for name, p in iter_parameters(model) if p.requires_grad)
 
 
 def check_param_count(model: nn.Module, expected: int, what: str = "number of parameters", hint: str = "") -> None:
@@ -74,7 +88,7 @@ def check_trainable_count(model: nn.Module, expected: int, what: str = "number o
 
 def check_trainable_names(model: nn.Module, expected_names, what: str = "trainable parameters") -> None:
     """Exactly the parameters named ``expected_names`` require gradients."""
-    got = sorted(name for name, p in iter_parameters(model) if p.requires_grad)
+    got = _measure(_trainable_names, model)
     expected = sorted(expected_names)
     if got != expected:
         extra, missing = sorted(set(got) - set(expected)), sorted(set(expected) - set(got))
@@ -93,7 +107,7 @@ def describe_layer(module: nn.Module) -> str:
         return f"BatchNorm2d({module.num_features})"
     if isinstance(module, nn.Linear):
         return f"Linear({module.in_features}->{module.out_features})"
-    return type(module).__name__
+    return _class_name(module)
 
 
 def leaf_layers(model: nn.Module) -> list[nn.Module]:
@@ -101,10 +115,14 @@ def leaf_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if not list(m.children())]
 
 
+def _layer_descriptions(model: nn.Module, ignore) -> list[str]:
+    return [describe_layer(m) for m in leaf_layers(model) if not isinstance(m, ignore)]
+
+
 def check_layer_sequence(model: nn.Module, expected: list[str], what: str = "layer sequence",
                          ignore=(nn.Dropout, nn.Identity)) -> None:
     """The leaf layers, described by :func:`describe_layer`, equal ``expected`` in order."""
-    got = [describe_layer(m) for m in leaf_layers(model) if not isinstance(m, ignore)]
+    got = _measure(_layer_descriptions, model, ignore)
     for i, (g, e) in enumerate(zip(got, expected)):
         if g != e:
             _fail(f"{what}, layer {i}", e, g, f"the layers before it were right: {got[max(0, i - 3):i]}.")
@@ -113,21 +131,27 @@ def check_layer_sequence(model: nn.Module, expected: list[str], what: str = "lay
               f"the first {min(len(got), len(expected))} match; look at the end of the network.")
 
 
+def _types_found(model: nn.Module, present, absent) -> tuple[list[bool], list[bool]]:
+    modules = list(model.modules())
+    return ([any(isinstance(m, t) for m in modules) for t in present],
+            [any(isinstance(m, t) for m in modules) for t in absent])
+
+
 def check_module_types(model: nn.Module, present=(), absent=(), what: str = "module types") -> None:
     """Each type in ``present`` occurs in the model and none in ``absent`` does."""
-    types = {type(m) for m in model.modules()}
-    for t in present:
-        if not any(issubclass(x, t) for x in types):
+    found_present, found_absent = _measure(_types_found, model, tuple(present), tuple(absent))
+    for t, found in zip(present, found_present):
+        if not found:
             _fail(what, f"at least one {t.__name__}", "none", f"add the {t.__name__} layers the specification asks for.")
-    for t in absent:
-        if any(issubclass(x, t) for x in types):
+    for t, found in zip(absent, found_absent):
+        if found:
             _fail(what, f"no {t.__name__}", f"a {t.__name__}", f"remove the {t.__name__}.")
 
 
 def check_close(got: torch.Tensor, expected: torch.Tensor, what: str, atol: float = 1e-5, hint: str = "") -> None:
     """Two tensors of the same shape agree within ``atol``."""
     if not isinstance(got, torch.Tensor):
-        _fail(what, "a tensor", type(got).__name__, hint)
+        _fail(what, "a tensor", _class_name(got), hint)
     if got.shape != expected.shape:
         _fail(what, f"shape {tuple(expected.shape)}", f"shape {tuple(got.shape)}", hint)
     err = (got.detach().float().cpu() - expected.detach().float().cpu()).abs().max().item()

@@ -13,6 +13,7 @@ import hashlib
 import os
 import socket
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -127,6 +128,25 @@ def _cache_file(root: Path, split: str) -> Path:
     return cache_dir() / f"cifar10_{split}_{key}.pt"
 
 
+def _discard_torn_cache(cached: Path) -> None:
+    """A torn or stale cache is decoded again, not trusted; in a read-only cache dir it stays."""
+    try:
+        cached.unlink(missing_ok=True)
+    except OSError as exc:
+        warnings.warn(f"unreadable tensor cache {cached} cannot be removed ({exc.strerror}): "
+                      "decoding the images instead", stacklevel=3)
+
+
+def _stack_images(ds, images: list[torch.Tensor], root: Path) -> torch.Tensor:
+    """One N×3×32×32 tensor; an image of another size is named (``torch.stack`` would only say 'not equal')."""
+    for i, img in enumerate(images):
+        if tuple(img.shape) != (3, 32, 32):
+            where = ds.samples[i][0] if hasattr(ds, "samples") else f"image {i}"
+            raise DataNotFoundError(f"{where} is {'×'.join(map(str, img.shape))} (channels×height×width); "
+                                    f"every CIFAR-10 image under {root} must be 3×32×32. " + _how_to_fix(root))
+    return torch.stack(images)
+
+
 def load_tensors(train: bool = True, root: Path | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The whole split as ``(images uint8 N×3×32×32, labels int64 N)``, cached after the first call."""
     root = Path(root or data_root())
@@ -137,7 +157,7 @@ def load_tensors(train: bool = True, root: Path | str | None = None) -> tuple[to
             blob = torch.load(cached, weights_only=True)
             return blob["images"], blob["labels"]
         except Exception:
-            cached.unlink(missing_ok=True)  # a torn or stale cache is rebuilt, not trusted
+            _discard_torn_cache(cached)
     ds = cifar10_dataset(train, transform=transforms.PILToTensor(), root=root)
     try:
         pairs = [ds[i] for i in range(len(ds))]
@@ -145,11 +165,8 @@ def load_tensors(train: bool = True, root: Path | str | None = None) -> tuple[to
         raise DataNotFoundError(
             f"CIFAR-10 under {root} has an unreadable image: {type(exc).__name__}: {exc}. "
             + _how_to_fix(root)) from None
-    images = torch.stack([img for img, _ in pairs])
+    images = _stack_images(ds, [img for img, _ in pairs], root)
     labels = torch.tensor([label for _, label in pairs], dtype=torch.int64)
-    if images.shape[1:] != (3, 32, 32):
-        raise DataNotFoundError(f"Expected 3×32×32 images under {root}, got {tuple(images.shape[1:])}. "
-                                + _how_to_fix(root))
     try:
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
     except OSError:

@@ -30,3 +30,125 @@ requires_cifar10 = pytest.mark.skipif(not have_cifar10(), reason="CIFAR-10 is no
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+# --- One copy of the course per test run: chapters executed once, the site built there ---------
+# The tests never execute or build in the repository itself: its book/_build holds the
+# instructor's `make course` build and execution cache, which a smoke build would replace.
+# A chapter test asks for its notebook (executed_notebook); the site tests build the whole book
+# (course_copy.build()). Both go through course_tools.site's execution cache in the copy, so
+# whichever comes first executes a chapter and the other reads the outputs back.
+
+class CourseCopy:
+    """A temporary copy of the project, made on first use and removed when the session ends."""
+
+    PROFILE = "smoke"
+
+    def __init__(self):
+        self._root: Path | None = None
+        self._build = None
+        self.executions: dict[str, int] = {}   # chapter (relative path) -> times executed
+        self.failures: dict[str, Exception] = {}
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            import tempfile
+
+            from course_tools import site
+            self._root = site.copy_project(Path(tempfile.mkdtemp(prefix="course-tests-")) / "course", ROOT)
+            (self._root / ".torch-home").mkdir()
+        return self._root
+
+    @property
+    def env(self) -> dict:
+        # The chapters run with the course's own backbone and an empty weights cache, as on a
+        # machine that has never downloaded ImageNet weights (CI).
+        return {"COURSE_BACKBONE": "course", "TORCH_HOME": str(self.root / ".torch-home")}
+
+    def notebook(self, chapter: Path):
+        """``(executed notebook, seconds)`` of ``chapter`` (a path in the repository), run once."""
+        from course_tools import site
+        rel = Path(chapter).resolve().relative_to(ROOT).as_posix()
+        if rel in self.failures:
+            raise self.failures[rel]
+        path = self.root / rel
+        try:
+            [done] = site.execute([path], self.PROFILE, self.root, env=self.env)
+        except site.ExecutionFailed as exc:
+            self.executions[rel] = self.executions.get(rel, 0) + 1
+            self.failures[rel] = exc
+            raise
+        self.executions[rel] = self.executions.get(rel, 0) + done["executed"]
+        return site.cached_notebook(self.root, path)
+
+    def build(self):
+        """The smoke build of the whole site in the copy (once per session); see test_site.py."""
+        if self._build is None:
+            import re
+
+            from course_tools import site
+            result = site.build(self.PROFILE, root=self.root, capture=True, check=False, env=self.env)
+            result.log = re.sub(r"\x1b\[[0-9;]*m", "", result.log)
+            for rel in re.findall(rf"{re.escape(str(self.root))}/(\S+\.ipynb): Executing notebook", result.log):
+                self.executions[rel] = self.executions.get(rel, 0) + 1
+            print(f"\nsite build ({self.PROFILE}, in {self.root}): {result.seconds:.0f} s, "
+                  f"exit {result.returncode}")
+            self._build = result
+        return self._build
+
+    def remove(self) -> None:
+        if self._root is not None:
+            import shutil
+            shutil.rmtree(self._root.parent, ignore_errors=True)
+
+
+course_copy = CourseCopy()
+
+
+def build_state(build_dir: Path) -> dict:
+    """Every file under ``build_dir`` with its size and mtime (to show that nothing wrote there)."""
+    if not build_dir.exists():
+        return {}
+    return {str(p.relative_to(build_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in build_dir.rglob("*") if p.is_file()}
+
+
+REPOSITORY_BUILD_AT_START: dict = {}   # the repository's book/_build when the session started
+
+
+def pytest_sessionstart(session):
+    REPOSITORY_BUILD_AT_START.update(build_state(ROOT / "book" / "_build"))
+
+
+@pytest.fixture(scope="session")
+def executed_notebook():
+    """``executed_notebook(path) -> (notebook, seconds)``: a chapter executed once per test run
+    (in the smoke profile, in the course copy), shared with the site build."""
+    return course_copy.notebook
+
+
+def pytest_sessionfinish(session, exitstatus):
+    course_copy.remove()
+
+
+# --- Tiers ---------------------------------------------------------------------------------
+# `make test` runs everything but the slow suites; `make test-fast` is the unit tier, what is
+# left after -m "not notebook and not roundtrip and not browser and not slow and not postgres".
+# A test that executes a chapter or builds the site (through one of these fixtures, or listed)
+# is a notebook test wherever it is; round trips are whole modules of nbgrader and kernel runs.
+NOTEBOOK_FIXTURES = {"executed_notebook", "built", "built_page"}
+NOTEBOOK_TESTS = ("tests/test_leaks.py::test_built_site_has_no_leaks",)
+ROUNDTRIP_MODULES = ("tests/test_a*_roundtrip.py", "tests/test_grading_pipeline.py", "tests/test_cohort_*.py",
+                     "tests/test_sandbox.py", "tests/test_release_sync.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    from fnmatch import fnmatch
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if (NOTEBOOK_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.nodeid.split("[")[0] in NOTEBOOK_TESTS):
+            item.add_marker(pytest.mark.notebook)
+        if any(fnmatch(module, pattern) for pattern in ROUNDTRIP_MODULES):
+            item.add_marker(pytest.mark.roundtrip)

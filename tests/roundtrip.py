@@ -208,9 +208,7 @@ def _notebook(cells) -> nbformat.NotebookNode:
     return nb
 
 
-FRESH_IMPORT = ("import sys\n"
-                "for _m in [m for m in sys.modules if m.split('.')[0] == 'course_utils']: del sys.modules[_m]\n"
-                "from course_utils import checks\n")
+FRESH_IMPORT = "from course_utils import checks\n"
 
 SQUARE = "a0_toy"
 SQUARE_HIDDEN_LINE = "assert square(3) == 9, 'square(3): expected 9. Hint: multiply, do not add.'"

@@ -61,7 +61,8 @@ def test_source_has_the_graded_cells_points_and_a_written_answer():
     sources = {c.metadata.nbgrader["grade_id"]: c.source for c in source_cells()}
     assert 'torch.save(model.state_dict(), "a1_vgg_model.pt")' in sources["run_training"]
     for grade_id in AUTOGRADED:  # hidden checks re-import course_utils before trusting it
-        assert "del sys.modules[_m]" in sources[grade_id].split("### BEGIN HIDDEN TESTS")[1], grade_id
+        # hidden checks are a list of checks: the judge gives them a clean course_utils
+        assert "sys.modules" not in sources[grade_id].split("### BEGIN HIDDEN TESTS")[1], grade_id
 
 
 def test_release_has_no_solution_and_no_hidden_tests():

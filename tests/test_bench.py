@@ -16,7 +16,9 @@ from conftest import ROOT, requires_cifar10
 
 sys.path.insert(0, str(ROOT))   # bench/ is a top-level folder, not an installed package
 import bench  # noqa: E402
-from bench import course  # noqa: E402
+import torch  # noqa: E402
+
+from bench import course, throughput  # noqa: E402
 from course_utils.config import get_profile  # noqa: E402
 
 SMOKE = get_profile("smoke")
@@ -25,7 +27,8 @@ SMOKE = get_profile("smoke")
 @requires_cifar10
 def test_smoke_bench_prints_a_table_with_loader_and_fit_ratios(capsys):
     rows = bench.main(["--profile", "smoke", "--only", "loader,fit,gpu,speedrun"])
-    assert [r.part for r in rows] == ["loader", "fit", "gpu", "speedrun"]
+    gpu_rows = ["gpu"] * len(throughput.GPU_MODELS)   # one per course model, "n/a" rows without CUDA
+    assert [r.part for r in rows] == ["loader", "fit", *gpu_rows, "speedrun"]
     table = capsys.readouterr().out.split("bench results", 1)[1]
     for part in ("loader", "fit"):
         [line] = [line for line in table.splitlines() if line.startswith(part + " ")]
@@ -116,3 +119,30 @@ def test_table_aligns_columns():
     lines = bench.format_table(rows).splitlines()
     assert lines[0].split() == ["part", "what", "result", "detail"]
     assert len({line.index(r.value) + len(r.value) for line, r in zip(lines[1:], rows)}) == 1
+
+
+def test_gpu_part_without_cuda_says_so_for_every_course_model(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    rows = bench.main(["--profile", "smoke", "--only", "gpu"])
+    assert [r.what for r in rows] == [f"fit on {m}" for m in throughput.GPU_MODELS]
+    assert {"ResNet-20 (A4)", "VGG-11-BN (A1)", "CifarGoogLeNet (A3)", "ResNet-9 (speed run)"} == set(throughput.GPU_MODELS)
+    assert all(r.value == "n/a" and r.detail == "n/a: no CUDA" for r in rows)
+    table = capsys.readouterr().out.split("bench results", 1)[1]
+    assert table.count("n/a: no CUDA") == 4
+
+
+def test_gpu_part_puts_eager_and_the_graph_path_side_by_side(monkeypatch):
+    fake = [{"model": "ResNet-20 (A4)", "img_s": {"eager": 1000.0, "cuda graph": 2500.0, "cuda graph + bf16 + channels_last": 2000.0},
+             "loss": {"eager": 1.2, "cuda graph": 1.2, "cuda graph + bf16 + channels_last": 1.25},
+             "step": {"eager": "eager", "cuda graph": "cuda graph", "cuda graph + bf16 + channels_last": "cuda graph"}}]
+    monkeypatch.setattr(throughput, "gpu_paths", lambda profile: fake)
+    [row] = bench.measure(SMOKE, ("gpu",), report=lambda r: None)
+    assert row.value == "2.50×"
+    assert "eager 1,000 img/s" in row.detail and "cuda graph 2,500 img/s" in row.detail
+
+
+def test_the_gpu_models_are_the_references_and_the_speed_run():
+    from course_utils.config import get_profile
+    for name in throughput.GPU_MODELS:
+        model = throughput.course_model(name, get_profile("smoke"))
+        assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10), name

@@ -1,12 +1,15 @@
-"""Chapter 1 (CNN basics): committed clean, opens with the setup cells, executes in the smoke
-profile with its plots and the numerical checks it teaches (two linear layers collapse, a
-hand-made convolution equals nn.Conv2d, parameter counts), and (slow suite) runs in the cpu
-profile within the 5-minute budget."""
+"""Chapter 1 (CNN basics): teaches training before using `fit` (the loop written out and run,
+then `fit` shown to be that loop), executes in the smoke profile with its plots and the
+numerical checks it teaches (softmax and cross-entropy, backpropagation against a nudged
+weight, two linear layers collapse, a hand-made convolution equals nn.Conv2d, parameter
+counts), and (slow suite) runs in the cpu profile within the 5-minute budget. Page-level
+checks (clean commit, setup cells, code width, prose, exercises) are in test_book_pages.py."""
+import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
+import chapter_checks as pages
 from conftest import have_cifar10, requires_cifar10
 from course_grader import leaks
 from course_utils import specs
@@ -17,54 +20,82 @@ CHAPTER = ROOT / "book" / "01_cnn_basics.ipynb"
 CPU_BUDGET_S = 300  # the cpu profile's promise: each chapter in <= 5 min on 2 CPU cores
 # conftest sets MPLBACKEND=Agg for the test process; a kernel needs the inline backend to show plots.
 INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-
-SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def test_chapter_is_committed_without_outputs():
-    for cell in code_cells(nbformat.read(CHAPTER, as_version=4)):
-        assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
-
-
-def test_chapter_opens_with_the_setup_cells():
-    first, second = code_cells(nbformat.read(CHAPTER, as_version=4))[:2]
-    assert first.source == SETUP_CELL
-    assert "profile = show_setup()" in second.source and "seed_everything(0)" in second.source
+LOOP_LINES = ("for x, y in train_loader:", "logits = mlp(x)", "loss = F.cross_entropy(logits, y)",
+              "optimizer.zero_grad()", "loss.backward()", "optimizer.step()")
+# Each term is defined (in bold) where the chapter introduces it, before `fit` is first used.
+TERMS = ("parameters", "logits", "softmax", "cross-entropy loss", "gradient", "Gradient descent",
+         "learning rate", "Backpropagation", "mini-batch", "stochastic gradient descent (SGD)",
+         "epoch", "Momentum", "Nesterov momentum", "Weight decay", "overfitting",
+         "A learning-rate schedule: one-cycle.")
 
 
 def test_chapter_uses_the_course_plumbing_and_leaks_no_answer():
-    source = "\n".join(c.source for c in code_cells(nbformat.read(CHAPTER, as_version=4)))
+    source = "\n".join(c.source for c in pages.code_cells(pages.read(CHAPTER)))
     for call in ("fit(", "cifar10_loaders(", "torchvision_loader(", "cifar10_transforms(",
-                 "specs.conv_output_size(", "plot_confusion_matrix(", "show_filters(", "plot_history("):
+                 "specs.conv_output_size(", "plot_confusion_matrix(", "show_filters(",
+                 "plot_history(", "show_gallery(", "onecycle("):
         assert call in source, call
     found, scanned = leaks.scan([CHAPTER], ROOT / "solutions")
     assert scanned == 1 and found == [], "\n".join(map(str, found))
 
 
+def test_chapter_writes_out_the_training_loop_before_it_uses_fit():
+    cells = pages.code_cells(pages.read(CHAPTER))
+    loop = next(i for i, c in enumerate(cells) if "loss.backward()" in c.source
+                and "optimizer.step()" in c.source)
+    lines = [line.split("#")[0].strip() for line in cells[loop].source.splitlines()]
+    assert [line for line in lines if line in LOOP_LINES] == list(LOOP_LINES)
+    first_fit = next(i for i, c in enumerate(cells) if re.search(r"\bfit\(", c.source))
+    assert loop < first_fit, "the loop comes first; fit is introduced as that loop, packaged"
+    assert "scheduler=None" in cells[first_fit].source  # the like-for-like comparison
+
+
+def test_chapter_defines_each_training_term_before_fit_uses_them():
+    nb = pages.read(CHAPTER)
+    # fit with its defaults (momentum, weight decay, one-cycle), not the like-for-like run
+    default_fit = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                       and re.search(r"\bfit\(", c.source) and "scheduler=None" not in c.source)
+    before = " ".join(" ".join(c.source.split()) for c in nb.cells[:default_fit]
+                      if c.cell_type == "markdown")
+    missing = [t for t in TERMS if f"**{t}**" not in before]
+    assert not missing, f"not defined (in bold) before fit is used: {missing}"
+
+
 @pytest.fixture(scope="module")
-def executed():
+def executed(executed_notebook):
     if not have_cifar10():
         pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = execute_notebook(CHAPTER, profile="smoke", timeout=900, env=INLINE)
+    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
     return nb, outputs_text(nb), seconds
 
 
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     nb, text, seconds = executed
     assert "profile: smoke" in text
-    # RGB channels, class grid, k-NN curve, neighbours, ReLU fit, parameter bars, pooling,
-    # receptive fields, a torchvision batch, curves, confusion matrix, predictions, filters
-    assert count_images(nb) >= 13
+    # RGB channels, class grid, k-NN curve, neighbours, learning rates, loop loss, one-cycle,
+    # ReLU fit, parameter bars, pooling, receptive fields, a torchvision batch, LeNet curves,
+    # confusion matrix, predictions, filters
+    assert count_images(nb) >= 16
     print(f"chapter 1, smoke profile: {seconds:.0f} s")
+
+
+def test_chapter_figures_fit_the_page_and_long_outputs_are_collapsed(executed):
+    assert pages.layout_problems(executed[0]) == []
+
+
+def test_chapter_checks_softmax_cross_entropy_and_backpropagation(executed):
+    _, text, _ = executed
+    assert "F.cross_entropy == mean of -log(softmax[true class]): True" in text
+    grads = re.search(r"backpropagation (-?[\d.]+), nudging the weight (-?[\d.]+)", text)
+    assert grads and abs(float(grads[1]) - float(grads[2])) < 1e-4, grads
+    before, after = map(float, re.search(r"before the step ([\d.]+), after ([\d.]+)", text).groups())
+    assert after < before, "one step of gradient descent lowers the loss of its batch"
+
+
+def test_chapter_runs_the_loop_and_fit_reaches_the_same_weights(executed):
+    _, text, _ = executed
+    assert "epoch 1: mean loss" in text and "pixel MLP, test accuracy" in text
+    assert "largest difference between the two networks' weights: 0.0e+00" in text
 
 
 def test_chapter_shows_that_linear_layers_collapse_and_relu_does_not(executed):
@@ -103,5 +134,5 @@ def test_chapter_compares_the_two_loaders_and_trains_lenet(executed):
 def test_chapter_runs_in_the_cpu_profile_within_five_minutes():
     nb, seconds = execute_notebook(CHAPTER, profile="cpu", timeout=CPU_BUDGET_S * 3, env=INLINE)
     print(f"chapter 1, cpu profile: {seconds:.0f} s")
-    assert count_images(nb) >= 13
+    assert count_images(nb) >= 16
     assert seconds <= CPU_BUDGET_S, f"{seconds:.0f} s > {CPU_BUDGET_S} s (timings on a shared machine are noisy)"

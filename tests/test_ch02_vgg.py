@@ -1,16 +1,19 @@
-"""Chapter 2 (VGG): committed clean, opens with the setup cells, builds VGG-11 from torchvision's
-table and builder without giving away the A1 answer, executes in the smoke profile with its
-plots, shape walk-throughs (224 and 32), the parameter count equal to torchvision's vgg11, and
-torchsummary tables; (slow suite) runs in the cpu profile within the 5-minute budget."""
+"""Chapter 2 (VGG): builds VGG-11 from torchvision's table and builder without giving away the
+A1 answer, executes in the smoke profile with its plots, a diagram of a stage, shape
+walk-throughs (224 and 32), the parameter count equal to torchvision's vgg11, collapsed
+torchsummary tables, and trains VGG-11 on CIFAR-10 beside the record of the full run;
+(slow suite) runs in the cpu profile within the 5-minute budget. Page-level checks (clean
+commit, setup cells, code width, prose, exercises) are in test_book_pages.py."""
+import re
 from pathlib import Path
 
-import nbformat
 import pytest
 import torchvision
 
+import chapter_checks as pages
 from conftest import have_cifar10, requires_cifar10
 from course_grader import leaks
-from course_utils import specs
+from course_utils import records, specs
 from course_utils.summary import count_parameters
 from notebook_runner import count_images, execute_notebook, outputs_text
 
@@ -21,31 +24,9 @@ CPU_BUDGET_S = 300
 INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 A = specs.VGG_CFGS["vgg11"]
 
-SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def test_chapter_is_committed_without_outputs():
-    for cell in code_cells(nbformat.read(CHAPTER, as_version=4)):
-        assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
-
-
-def test_chapter_opens_with_the_setup_cells():
-    first, second = code_cells(nbformat.read(CHAPTER, as_version=4))[:2]
-    assert first.source == SETUP_CELL
-    assert "profile = show_setup()" in second.source and "seed_everything(0)" in second.source
-
 
 def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a1_answer():
-    source = "\n".join(c.source for c in code_cells(nbformat.read(CHAPTER, as_version=4)))
+    source = "\n".join(c.source for c in pages.code_cells(pages.read(CHAPTER)))
     assert "from torchvision.models.vgg import VGG, cfgs, make_layers" in source
     assert "make_layers(cfgs[" in source and "summarize(" in source
     for answer in ("def make_features", "class VGG11CIFAR", "VGG11_CFG", "nn.Linear(512"):
@@ -54,20 +35,41 @@ def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a1_answer():
     assert scanned == 1 and found == [], "\n".join(map(str, found))
 
 
+def test_chapter_collapses_the_long_printouts():
+    tagged = [c.source for c in pages.code_cells(pages.read(CHAPTER))
+              if "hide-output" in c.metadata.get("tags", [])]
+    assert any("print(vgg11.features)" in s for s in tagged)
+    assert sum("summarize(" in s for s in tagged) == 2
+
+
 @pytest.fixture(scope="module")
-def executed():
+def executed(executed_notebook):
     if not have_cifar10():
         pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = execute_notebook(CHAPTER, profile="smoke", timeout=900, env=INLINE)
+    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
     return nb, outputs_text(nb), seconds
 
 
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     nb, text, seconds = executed
     assert "profile: smoke" in text
-    # shape per stage, parameters vs work, receptive fields, VGG-19's depth at 32×32
-    assert count_images(nb) >= 4
+    # stage diagram, shape per stage, parameters vs work, receptive fields, VGG-19's depth at
+    # 32×32, the live training run beside the record
+    assert count_images(nb) >= 6
     print(f"chapter 2, smoke profile: {seconds:.0f} s")
+
+
+def test_chapter_figures_fit_the_page_and_long_outputs_are_collapsed(executed):
+    assert pages.layout_problems(executed[0]) == []
+
+
+def test_chapter_trains_vgg11_beside_the_record_of_the_full_run(executed):
+    _, text, _ = executed
+    n = count_parameters(torchvision.models.vgg11_bn(weights=None, num_classes=10))["total"]
+    assert f"VGG-11 with BatchNorm, 10 classes: {n:,} parameters" in text
+    assert "epoch 1/1" in text and "History(1 epochs" in text
+    record = records.load("ch2_vgg11")
+    assert (record.summary() if record else records.missing_line("ch2_vgg11")) in text
 
 
 def test_chapter_count_equals_torchvision_vgg11(executed):
@@ -79,12 +81,16 @@ def test_chapter_count_equals_torchvision_vgg11(executed):
 
 def test_chapter_walks_through_the_stages_at_224_and_32(executed):
     _, text, _ = executed
-    for stage, shape in enumerate(specs.vgg_stage_shapes(A, 224)[1:], 1):
-        assert ", maxpool " in text and f" {shape}\n" in text, (stage, shape)
+    lines = text.splitlines()
     assert "flatten: 512 × 7 × 7 = 25,088" in text
+    for layers, big in zip(["input", "conv3-64, maxpool", "conv3-128, maxpool",
+                            "conv3-256, conv3-256, maxpool"], specs.vgg_stage_shapes(A, 224)):
+        assert any(layers in line and line.rstrip().endswith(str(big)) for line in lines), big
     for big, small in zip(specs.vgg_stage_shapes(A, 224), specs.vgg_stage_shapes(A, 32)):
-        assert f"{str(big):>16}  {str(small):>14}" in text, (big, small)
-    assert f"flatten at 224×224: {specs.vgg_flatten_features(A, 224):,}   at 32×32: {specs.vgg_flatten_features(A, 32):,}" in text
+        row = re.compile(re.escape(str(big)) + r"\s+" + re.escape(str(small)) + "$")
+        assert any(row.search(line.rstrip()) for line in lines), (big, small)
+    assert (f"flatten at 224×224: {specs.vgg_flatten_features(A, 224):,}   "
+            f"at 32×32: {specs.vgg_flatten_features(A, 32):,}") in text
 
 
 def test_chapter_shows_the_49_copies_on_32x32(executed):
@@ -104,5 +110,5 @@ def test_chapter_prints_torchsummary_for_both_input_sizes(executed):
 def test_chapter_runs_in_the_cpu_profile_within_five_minutes():
     nb, seconds = execute_notebook(CHAPTER, profile="cpu", timeout=CPU_BUDGET_S * 3, env=INLINE)
     print(f"chapter 2, cpu profile: {seconds:.0f} s")
-    assert count_images(nb) >= 4
+    assert count_images(nb) >= 6
     assert seconds <= CPU_BUDGET_S, f"{seconds:.0f} s > {CPU_BUDGET_S} s (timings on a shared machine are noisy)"

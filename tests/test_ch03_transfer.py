@@ -1,29 +1,25 @@
-"""Chapter 3 (transfer learning) executes offline with the course backbone and teaches without leaking A2."""
-from pathlib import Path
-
-import nbformat
+"""Chapter 3 (transfer learning) executes offline with the course backbone, teaches without
+leaking A2, says what A2 asks (a frozen backbone), and backs its answer with its own output and
+the records of the full runs. Page-level checks are in test_book_pages.py."""
 import pytest
 
+import chapter_checks as pages
 from conftest import ROOT, requires_cifar10
+from course_utils import records
 from notebook_runner import count_images, execute_notebook, outputs_text
 
 CHAPTER = ROOT / "book" / "03_transfer_learning.ipynb"
 # conftest sets MPLBACKEND=Agg for the test process; a kernel needs the inline backend to show plots.
 INLINE = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
+STRATEGIES = ("(a) frozen features + new head", "(b) full fine-tuning", "(c) from scratch")
 
 
-def test_chapter3_is_committed_without_outputs_and_starts_with_the_setup_cells():
-    nb = nbformat.read(CHAPTER, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code[0].source == SETUP_CELL
-    assert "profile = show_setup()" in code[1].source and "seed_everything(0)" in code[1].source
-    assert all(not c.outputs and c.execution_count is None for c in code)
+def test_chapter3_agrees_with_assignment2_on_a_frozen_backbone():
+    prose = " ".join(" ".join(t.split()) for t in pages.markdown(pages.read(CHAPTER)))
+    assert "fine-tune the course backbone" not in prose
+    assert "the backbone stays **frozen**" in prose
+    a2_page = (ROOT / "book" / "assignments" / "a2_finetune.md").read_text()
+    assert "frozen" in a2_page and "test_frozen_weights_unchanged" in a2_page
 
 
 def test_chapter3_contains_no_run_of_assignment2_answers():
@@ -35,10 +31,9 @@ def test_chapter3_contains_no_run_of_assignment2_answers():
 
 
 @requires_cifar10
-def test_chapter3_executes_in_smoke_with_the_course_backbone_and_an_empty_weights_cache(tmp_path):
+def test_chapter3_executes_in_smoke_with_the_course_backbone_and_an_empty_weights_cache(executed_notebook):
     from course_utils import pretrained
-    env = {"COURSE_BACKBONE": "course", "TORCH_HOME": str(tmp_path / "torch"), **INLINE}  # no ImageNet weights
-    nb, seconds = execute_notebook(CHAPTER, cwd=tmp_path, profile="smoke", env=env)
+    nb, seconds = executed_notebook(CHAPTER)   # course backbone, empty TORCH_HOME (conftest's course_copy)
     text = outputs_text(nb)
     assert "profile: smoke" in text
     assert "backbone: course (course_cnn, weights CourseCNN_Weights.CIFAR5_SOURCE_V1)" in text
@@ -49,6 +44,12 @@ def test_chapter3_executes_in_smoke_with_the_course_backbone_and_an_empty_weight
     for method in ("(a)", "(b)", "(c)"):
         assert f"{method} " in text, method
     assert count_images(nb) >= 3  # two image grids and the accuracy-vs-N plot
+    for better, worse in ((0, 2), (1, 2), (0, 1)):
+        assert f"{STRATEGIES[better]} vs {STRATEGIES[worse]}: ahead at" in text
+    for name in ("ch3_feature_extraction", "ch3_finetune"):
+        record = records.load(name)
+        assert (record.summary() if record else records.missing_line(name)) in text, name
+    assert pages.layout_problems(nb) == []
     print(f"chapter 3 in smoke: {seconds:.0f} s")
 
 

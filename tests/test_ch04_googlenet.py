@@ -1,44 +1,22 @@
-"""Chapter 4 (GoogLeNet / Inception): committed clean, opens with the setup cells, gives away no
-A3 answer, executes in the smoke profile with its plots and its checks, and (slow suite) runs
-in the cpu profile within the 5-minute budget."""
+"""Chapter 4 (GoogLeNet / Inception): gives away no A3 answer, executes in the smoke profile
+with its diagrams, plots and checks, trains the CIFAR adaptation beside the record of its full
+run, closes with the architectures side by side from the records, and (slow suite) runs in the
+cpu profile within the 5-minute budget. Page-level checks are in test_book_pages.py."""
 from pathlib import Path
 
-import nbformat
 import pytest
 import torchvision
 
+import chapter_checks as pages
 from conftest import have_cifar10, requires_cifar10
 from course_grader import leaks
-from course_utils import specs
+from course_utils import records, specs, tables
 from course_utils.summary import count_parameters
 from notebook_runner import count_images, execute_notebook, outputs_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "04_googlenet.ipynb"
 CPU_BUDGET_S = 300  # the cpu profile's promise: each chapter in <= 5 min on 2 CPU cores
-
-SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def test_chapter_is_committed_without_outputs():
-    nb = nbformat.read(CHAPTER, as_version=4)
-    for cell in code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
-
-
-def test_chapter_opens_with_the_setup_cells():
-    first, second = code_cells(nbformat.read(CHAPTER, as_version=4))[:2]
-    assert first.source == SETUP_CELL
-    assert "profile = show_setup()" in second.source and "seed_everything(0)" in second.source
 
 
 def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a3_answer():
@@ -55,10 +33,10 @@ EXECUTION_TIMEOUT = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
-def executed():
+def executed(executed_notebook):
     if not have_cifar10():
         pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = execute_notebook(CHAPTER, profile="smoke", timeout=900)
+    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
     return nb, outputs_text(nb), seconds
 
 
@@ -66,8 +44,14 @@ def executed():
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     nb, text, _ = executed
     assert "profile: smoke" in text
-    # bar plot of (3a)'s cost, parameters per module, training curves, confusion matrix
-    assert count_images(nb) >= 4
+    # naive and reduced Inception diagrams, bar plot of (3a)'s cost, parameters per module,
+    # training curves beside the record, confusion matrix
+    assert count_images(nb) >= 6
+
+
+@EXECUTION_TIMEOUT
+def test_chapter_figures_fit_the_page_and_long_outputs_are_collapsed(executed):
+    assert pages.layout_problems(executed[0]) == []
 
 
 @EXECUTION_TIMEOUT
@@ -113,6 +97,22 @@ def test_chapter_shows_aux_losses_in_training_and_logits_only_at_inference(execu
 def test_chapter_trains_the_cifar_adaptation(executed):
     _, text, _ = executed
     assert "epoch 1/1" in text and "test accuracy" in text
+    record = records.load("ch4_googlenet")
+    assert (record.summary() if record else records.missing_line("ch4_googlenet")) in text
+
+
+@EXECUTION_TIMEOUT
+def test_chapter_closes_with_the_architectures_side_by_side_from_records(executed):
+    _, text, _ = executed
+    vgg = count_parameters(torchvision.models.vgg11_bn(weights=None, num_classes=10))["total"]
+    for name, label in (("ch2_vgg11", "VGG-11 (Chapter 2)"),
+                        ("ch4_googlenet", "CIFAR GoogLeNet (Chapter 4)")):
+        row = next((line for line in text.splitlines() if line.startswith(label)), None)
+        assert row is not None, label
+        record = records.load(name)
+        assert (f"{100 * record.test_accuracy:.1f} %" if record else tables.NO_RECORD) in row
+    assert f"{vgg:,}" in next(line for line in text.splitlines()
+                             if line.startswith("VGG-11 (Chapter 2)"))
 
 
 @requires_cifar10
@@ -121,5 +121,5 @@ def test_chapter_trains_the_cifar_adaptation(executed):
 def test_chapter_runs_in_the_cpu_profile_within_five_minutes():
     nb, seconds = execute_notebook(CHAPTER, profile="cpu", timeout=CPU_BUDGET_S * 3)
     print(f"chapter 4, cpu profile: {seconds:.0f} s")
-    assert count_images(nb) >= 4
+    assert count_images(nb) >= 6
     assert seconds <= CPU_BUDGET_S, f"{seconds:.0f} s > {CPU_BUDGET_S} s (timings on a shared machine are noisy)"

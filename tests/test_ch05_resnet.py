@@ -1,26 +1,24 @@
-"""Chapter 5 (ResNet) runs top to bottom in the smoke profile, shows its plots, checks its own
-numbers against the specs, teaches with torchvision's blocks (not Assignment 4's answer), and
-runs within the 5-minute budget in the cpu profile."""
+"""Chapter 5 (ResNet) runs top to bottom in the smoke profile, shows its plots and diagrams,
+checks its own numbers against the specs, teaches with torchvision's blocks (not Assignment
+4's answer), reads well (code width, no unbacked figures, galleries of every class,
+exercises), shows its full-profile records or says they are missing, and runs within the
+5-minute budget in the cpu profile."""
 import re
 
 import nbformat
 import pytest
 
+import chapter_checks as pages
 from conftest import ROOT, requires_cifar10
 from notebook_runner import count_images, execute_notebook, outputs_text
 
 CHAPTER = ROOT / "book" / "05_resnet.ipynb"
-SETUP_CELL = '''# Setup: on Colab (or anywhere the course package is missing) install it; locally this does nothing.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
+SETUP_CELL = pages.SETUP_CELL
 
 
 @pytest.fixture(scope="module")
-def executed():
-    nb, seconds = execute_notebook(CHAPTER, profile="smoke", timeout=900)
+def executed(executed_notebook):
+    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
     return nb, seconds
 
 
@@ -31,6 +29,23 @@ def test_chapter_is_committed_without_outputs_and_starts_with_the_setup_cells():
     assert code[0].source == SETUP_CELL
     assert "profile = show_setup()" in code[1].source and "seed_everything(0)" in code[1].source
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Chapter 5")
+
+
+def test_chapter_page_is_readable_and_promises_nothing_no_run_backs():
+    nb = nbformat.read(CHAPTER, as_version=4)
+    assert pages.long_code_lines(nb) == []
+    assert pages.unbacked_claims(pages.markdown(nb)) == []
+    assert pages.small_fonts_and_wide_figures(nb) == []
+    assert pages.prefix_galleries(nb) == []
+    text = "\n".join(pages.markdown(nb))
+    assert "speed run" not in text and "H100" not in text     # moved to Chapter 6, unbacked
+    assert len(pages.exercises(nb)) >= 3
+    headings = [t for t in pages.markdown(nb) if re.search(r"^## ", t, re.M)]
+    assert "## Exercises" in headings[-1], "the exercises close the chapter"
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "diagrams.residual_block(" in source and "show_gallery(" in source
+    assert any("hide-output" in c.metadata.get("tags", []) and "print(block)" in c.source
+               for c in nb.cells if c.cell_type == "code")
 
 
 def test_chapter_builds_its_networks_from_torchvision_blocks_not_the_assignment_classes():
@@ -49,8 +64,10 @@ def test_chapter_contains_no_run_of_assignment_solution_or_hidden_test_lines():
 @pytest.mark.timeout(1200)
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     nb, _ = executed
-    # gradient norms, plain vs ResNet curves, ResNet-20 history, confusion matrix, misclassified grid, speed run
-    assert count_images(nb) >= 6
+    # two residual-block diagrams, gradient norms, plain vs residual curves, the ResNet-20
+    # record beside this run, ResNet-20 history, confusion matrix, misclassified gallery
+    assert count_images(nb) >= 8
+    assert pages.tall_outputs(nb) == []
 
 
 @requires_cifar10
@@ -73,7 +90,10 @@ def test_chapter_reports_measured_runs_not_claims(executed):
     # the 56-layer training pair is the full profile's; the gradient-norm probe may name it
     assert not re.search(r"(plain|ResNet)-56: train loss", text)
     assert re.search(r"plain-110 gradient norm, first conv / last conv: +[\d,.]+", text)
-    assert re.search(r"test accuracy [\d.]+% \([\d.]+% with flip TTA\) in [\d.]+ s", text)
+    for name in ("ch5_plain20", "ch5_resnet20", "ch5_plain56", "ch5_resnet56"):
+        assert re.search(rf"{name}: (no full-profile record yet|full profile, recorded on )",
+                         text), name
+    assert "speed run" not in text
 
 
 @pytest.mark.slow

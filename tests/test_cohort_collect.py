@@ -1,4 +1,4 @@
-"""Fast checks of the pieces around nbgrader: who a file belongs to, unpacking, triage, the kernel limit."""
+"""Fast checks of the pieces around nbgrader: who a file belongs to, unpacking, triage, staging."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,6 @@ import pytest
 
 import roundtrip as rt
 from course_grader import gradebook, submissions
-from course_grader.sandbox import kernel
 from course_grader.plugins.zip_collect import TimestampExtractor
 from course_grader.roster import Student, load_roster, student_for
 
@@ -105,22 +104,28 @@ def test_triage_tells_a_wrong_assignment_from_a_damaged_one(tmp_path, releases):
     assert submissions.inspect_submission(tmp_path, rt.BLOBS, rt.BLOBS, ids)[0] == "wrong_assignment"
 
 
-def test_lone_notebook_under_another_name_is_renamed(tmp_path):
-    (tmp_path / "Copy of a0_blobs (2).ipynb").write_text("{}")
-    assert "graded as 'a0_blobs.ipynb'" in submissions.normalise(tmp_path, "a0_blobs")
-    assert [p.name for p in tmp_path.iterdir()] == ["a0_blobs.ipynb"]
-    assert submissions.normalise(tmp_path, "a0_blobs") == ""
+def test_staging_renames_a_lone_notebook_and_leaves_the_submission_alone(tmp_path):
+    folder, staged = tmp_path / "submitted", tmp_path / "staged"
+    folder.mkdir()
+    (folder / "my_work.ipynb").write_text("{}")
+    notes = submissions.stage(folder, staged, "a0_blobs")
+    assert "graded as 'a0_blobs.ipynb'" in notes[0]
+    assert (staged / "a0_blobs.ipynb").is_file() and (folder / "my_work.ipynb").is_file()
+    (folder / "a0_blobs.ipynb").write_text("{}")
+    assert submissions.stage(folder, staged, "a0_blobs") == []
 
 
-def test_kernelspec_runs_the_limited_kernel(tmp_path):
-    kernel.write_kernelspec(tmp_path, 2.5)
-    spec = json.loads((tmp_path / "kernels" / kernel.KERNEL_NAME / "kernel.json").read_text())
-    assert spec["argv"][1:5] == ["-m", "course_grader.sandbox.kernel", "--memory-gb", "2.5"]
-    assert "{connection_file}" in spec["argv"]
-
-
-def test_memory_errors_name_the_limit():
-    assert kernel.is_out_of_memory(MemoryError())
-    assert kernel.is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
-    assert not kernel.is_out_of_memory(RuntimeError("shape mismatch"))
-    assert "memory limit of 3 GB" in kernel.limit_message(3, MemoryError())
+def test_staging_copies_regular_files_only_and_names_what_it_left_out(tmp_path):
+    folder, staged, secret = tmp_path / "submitted", tmp_path / "staged", tmp_path / "gradebook.db"
+    folder.mkdir()
+    secret.write_text("instructor only")
+    (folder / "a0_blobs.ipynb").write_text("{}")
+    (folder / "grades.ipynb").symlink_to(secret)
+    (folder / "nowhere.pt").symlink_to(tmp_path / "missing")
+    os.mkfifo(folder / "pipe.pt")
+    notes = submissions.stage(folder, staged, "a0_blobs")
+    assert sorted(p.name for p in staged.iterdir()) == ["a0_blobs.ipynb"]
+    assert any("grades.ipynb is a symbolic link" in n for n in notes)
+    assert any("nowhere.pt is a symbolic link" in n for n in notes)
+    assert any("pipe.pt is not a regular file" in n for n in notes)
+    assert secret.read_text() == "instructor only"

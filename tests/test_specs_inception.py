@@ -2,6 +2,8 @@
 torchvision's GoogLeNet and Inception where torchvision has them, the A3 reference solution
 (its solution cells, executed) for the 5×5 blocks and the CIFAR network, and plain nn.Conv2d
 stacks for the naive-vs-reduced comparison."""
+import inspect
+
 import pytest
 import torch
 import torch.nn as nn
@@ -13,7 +15,7 @@ from course_utils import specs
 from course_utils.summary import count_parameters
 
 AID = "a3_inception"
-SMALL = (8, 3, 4, 5, 2, 6, 7)  # every field different, so a swapped field changes the count
+SMALL = specs.InceptionConfig(8, 3, 4, 5, 2, 6, 7)  # every field different: a swapped field changes the count
 
 
 def n_params(module: nn.Module) -> int:
@@ -56,16 +58,21 @@ def test_googlenet_params_for_other_class_counts_equal_torchvision():
 def test_inception_table_is_torchvisions_table(tv_googlenet):
     for name, row in specs.GOOGLENET_INCEPTION.items():
         m = getattr(tv_googlenet, f"inception{name}")
-        got = (m.branch1.conv.in_channels, m.branch1.conv.out_channels,
-               m.branch2[0].conv.out_channels, m.branch2[1].conv.out_channels,
-               m.branch3[0].conv.out_channels, m.branch3[1].conv.out_channels,
-               m.branch4[1].conv.out_channels)
+        got = specs.InceptionConfig(
+            in_channels=m.branch1.conv.in_channels, ch1x1=m.branch1.conv.out_channels,
+            ch3x3red=m.branch2[0].conv.out_channels, ch3x3=m.branch2[1].conv.out_channels,
+            ch5x5red=m.branch3[0].conv.out_channels, ch5x5=m.branch3[1].conv.out_channels,
+            pool_proj=m.branch4[1].conv.out_channels)
         assert got == row, name
+
+
+def test_inception_fields_are_torchvisions_argument_names():
+    assert specs.INCEPTION_FIELDS == tuple(inspect.signature(Inception).parameters)[:7]
 
 
 def test_inception_params_equal_torchvision_inception_for_every_row():
     for name, row in specs.GOOGLENET_INCEPTION.items():
-        block = Inception(*row)
+        block = Inception(**row._asdict())
         assert specs.inception_block_params(*row, kernel5=specs.TORCHVISION_KERNEL5) == n_params(block), name
         per_branch = specs.inception_branch_params(row, kernel5=specs.TORCHVISION_KERNEL5)
         assert list(per_branch.values()) == [n_params(b) for b in (block.branch1, block.branch2, block.branch3, block.branch4)]
@@ -98,9 +105,29 @@ def test_inception_rows_chain_their_channels():
 
 
 def test_network_shapes_rejects_a_row_with_the_wrong_input_channels():
-    table = dict(specs.GOOGLENET_INCEPTION, **{"3b": (255,) + specs.GOOGLENET_INCEPTION["3b"][1:]})
+    table = dict(specs.GOOGLENET_INCEPTION, **{"3b": specs.GOOGLENET_INCEPTION["3b"]._replace(in_channels=255)})
     with pytest.raises(ValueError, match="3b"):
         specs.network_shapes(specs.GOOGLENET_STEM, specs.GOOGLENET_BODY, table, 224)
+    with pytest.raises(ValueError, match="3b"):
+        specs.network_params(specs.GOOGLENET_STEM, specs.GOOGLENET_BODY, table, 1000)
+    with pytest.raises(ValueError, match="unknown row"):
+        specs.network_shapes((("avgpool", 2),), (), {}, 32)
+
+
+def test_rows_are_the_plain_tuples_notebooks_read():
+    """Notebooks unpack rows, index them and print them: the records must behave as the tuples."""
+    assert specs.GOOGLENET_INCEPTION["3a"] == (192, 64, 96, 128, 16, 32, 32)
+    assert specs.A3_STEM == (("conv", 64, 3, 1, 1), ("maxpool", 3, 2, 1, False))
+    conv, pool = specs.A3_STEM
+    assert (conv.kind, conv.out_channels, conv.kernel_size, conv.stride, conv.padding) == conv
+    assert (pool.kind, pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode) == pool
+    assert f"InceptionBlock{specs.A3_INCEPTION['3a']}" == "InceptionBlock(64, 32, 32, 48, 8, 16, 16)"
+    assert str(conv) == "('conv', 64, 3, 1, 1)"
+    # Plain tuples count as the records with the same numbers (Chapter 4 builds its own table).
+    plain_table = {name: tuple(row) for name, row in specs.A3_INCEPTION.items()}
+    plain_rows = [tuple(row) if not isinstance(row, str) else row for row in specs.A3_STEM + specs.A3_BODY]
+    assert specs.network_params(plain_rows, (), plain_table, 10) == specs.a3_network_params()
+    assert specs.network_shapes(plain_rows, (), plain_table, 32) == specs.a3_network_shapes(32)
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(3, 2, 0), (3, 2, 1), (2, 2, 0), (3, 1, 1), (5, 3, 2)])
@@ -130,23 +157,30 @@ def _macs(convs: nn.ModuleList, c_in: int, size: int) -> int:
     return total
 
 
+def _naive(row):
+    """The naive module's arguments: the reductions and the pool projection dropped."""
+    return row.in_channels, row.ch1x1, row.ch3x3, row.ch5x5
+
+
 @pytest.mark.parametrize("name", ["3a", "4e"])
 @pytest.mark.parametrize("bias", [False, True])
 def test_naive_and_reduced_counts_equal_built_convolutions(name, bias):
-    c_in, n1, r3, n3, r5, n5, pp = row = specs.GOOGLENET_INCEPTION[name]
-    naive = _convs([(c_in, n1, 1), (c_in, n3, 3), (c_in, n5, 5)], bias)
-    reduced = _convs([(c_in, n1, 1), (c_in, r3, 1), (r3, n3, 3), (c_in, r5, 1), (r5, n5, 5), (c_in, pp, 1)], bias)
-    assert specs.naive_inception_params(c_in, n1, n3, n5, bias=bias) == n_params(naive)
+    row = specs.GOOGLENET_INCEPTION[name]
+    c_in = row.in_channels
+    naive = _convs([(c_in, row.ch1x1, 1), (c_in, row.ch3x3, 3), (c_in, row.ch5x5, 5)], bias)
+    reduced = _convs([(c_in, row.ch1x1, 1), (c_in, row.ch3x3red, 1), (row.ch3x3red, row.ch3x3, 3),
+                      (c_in, row.ch5x5red, 1), (row.ch5x5red, row.ch5x5, 5), (c_in, row.pool_proj, 1)], bias)
+    assert specs.naive_inception_params(*_naive(row), bias=bias) == n_params(naive)
     assert specs.reduced_inception_params(*row, bias=bias) == n_params(reduced)
     with torch.no_grad():
-        assert specs.naive_inception_macs(7, c_in, n1, n3, n5) == _macs(naive, c_in, 7)
+        assert specs.naive_inception_macs(7, *_naive(row)) == _macs(naive, c_in, 7)
         assert specs.reduced_inception_macs(7, *row) == _macs(reduced, c_in, 7)
 
 
 def test_reductions_save_more_than_half_of_3a():
-    c_in, n1, r3, n3, r5, n5, pp = row = specs.GOOGLENET_INCEPTION["3a"]
-    assert specs.reduced_inception_params(*row) < specs.naive_inception_params(c_in, n1, n3, n5) / 2
-    assert specs.naive_inception_out_channels(c_in, n1, n3, n5) > specs.inception_out_channels(row)
+    row = specs.GOOGLENET_INCEPTION["3a"]
+    assert specs.reduced_inception_params(*row) < specs.naive_inception_params(*_naive(row)) / 2
+    assert specs.naive_inception_out_channels(*_naive(row)) > specs.inception_out_channels(row)
 
 
 # --- the A3 specs against the reference solution --------------------------------------------
@@ -164,8 +198,9 @@ def test_branch_names_and_channels_equal_the_reference_outputs(reference):
     block = reference["InceptionBlock"](*SMALL).eval()
     with torch.no_grad():
         for branch, channels in specs.inception_branch_channels(SMALL).items():
-            assert getattr(block, branch)(torch.randn(2, SMALL[0], 9, 9)).shape == (2, channels, 9, 9)
+            assert getattr(block, branch)(torch.randn(2, SMALL.in_channels, 9, 9)).shape == (2, channels, 9, 9)
     assert list(specs.INCEPTION_BRANCHES) == list(specs.inception_branch_channels(SMALL))
+    assert specs.inception_branch_channels(tuple(SMALL)) == specs.inception_branch_channels(SMALL)  # as A3's tests pass it
 
 
 def test_conv_bn_params_equal_the_reference_conv_block(reference):

@@ -107,7 +107,8 @@ def test_cifar_plan_has_two_projections_and_n_blocks_per_stage():
         plan = specs.resnet_cifar_plan(depth)
         n = specs.resnet_cifar_blocks_per_stage(depth)
         assert len(plan) == 3 * n == (depth - 2) // 2
-        assert sum(specs.needs_projection(*b) for b in plan) == 2
+        assert [b for b in plan if specs.needs_projection(*b)] == [
+            specs.BlockConfig(in_planes=16, planes=32, stride=2), specs.BlockConfig(in_planes=32, planes=64, stride=2)]
 
 
 @pytest.mark.parametrize("depth", [0, 2, 7, 18, 19, 21, 23, 20.0, "20"])

@@ -1,4 +1,8 @@
-"""course_utils.train: fit learns, History records, evaluate/predict compute, quiet is quiet."""
+"""course_utils.train: fit learns, History records, evaluate/predict compute, quiet is quiet;
+the CUDA-graph path learns what eager steps learn (checked on the CPU with stand-ins)."""
+import contextlib
+import functools
+
 import pytest
 import torch
 import torch.nn as nn
@@ -8,6 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from conftest import requires_cifar10
 from course_utils.config import get_profile, seed_everything
 from course_utils.data import TensorLoader, load_subset
+from course_utils import train
 from course_utils.train import History, evaluate, fit, predict
 
 
@@ -153,15 +158,16 @@ def test_gpu_switches_leave_the_cpu_path_unchanged(monkeypatch, one_thread):
     monkeypatch.setattr(torch, "compile", no_compile)
     benchmark = torch.backends.cudnn.benchmark
     runs = []
-    for switches in ({}, dict(channels_last=True, bf16=True, compile=True, cudnn_benchmark=True)):
+    for switches in ({}, dict(channels_last=True, bf16=True, compile=True, cudnn_benchmark=True),
+                     dict(cuda_graph=False)):
         seed_everything(0)
         train, _ = random_loaders()
         model = tiny_cnn(4)
         history = fit(model, train, epochs=2, device="cpu", quiet=True, **switches)
         runs.append((history.train_loss, model.state_dict()))
-    (loss_a, state_a), (loss_b, state_b) = runs
-    assert loss_a == loss_b
-    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    (loss_a, state_a), (loss_b, state_b), (loss_c, state_c) = runs
+    assert loss_a == loss_b == loss_c
+    assert all(torch.equal(state_a[k], state_b[k]) and torch.equal(state_a[k], state_c[k]) for k in state_a)
     assert state_b["0.weight"].is_contiguous()   # not converted to channels_last
     assert torch.backends.cudnn.benchmark == benchmark
 
@@ -184,3 +190,135 @@ def test_onecycle_peaks_at_the_given_lr_and_none_keeps_it(one_thread):
     fixed = torch.optim.SGD(model.parameters(), lr=0.1)
     fit(model, train, epochs=1, optimizer=fixed, scheduler=None, device="cpu", quiet=True)
     assert fixed.param_groups[0]["lr"] == 0.1
+
+
+# --- the CUDA-graph path, exercised on the CPU with stand-ins for the CUDA graph API ----------
+
+class FakeGraph:
+    """torch.cuda.CUDAGraph on the CPU: 'capture' remembers the step, a replay runs it again."""
+
+    capturing = None
+
+    def __init__(self):
+        self.step = None
+
+    def replay(self):
+        self.step()
+
+
+class FakeStream:
+    def wait_stream(self, other):
+        pass
+
+
+@contextlib.contextmanager
+def fake_capture(graph, fail=False):
+    if fail:
+        raise RuntimeError("operation not permitted when stream is capturing")
+    FakeGraph.capturing = graph
+    try:
+        yield
+    finally:
+        FakeGraph.capturing = None
+
+
+@pytest.fixture
+def fake_cuda_graphs(monkeypatch):
+    """fit takes its CUDA-graph path on the CPU: 'capturing' remembers the step without running
+    it, as a real capture runs no kernel, and each replay runs it eagerly. A real replay writes
+    fresh gradients (they were None when it was captured): the stand-in zeroes them first."""
+    real_step = train.CudaGraphStep._step
+
+    def replay(self):
+        self.optimizer.zero_grad(set_to_none=False)
+        real_step(self)
+
+    def step(self):
+        if FakeGraph.capturing is None:
+            real_step(self)
+        else:
+            FakeGraph.capturing.step = functools.partial(replay, self)
+
+    monkeypatch.setattr(train, "_can_capture", lambda device: True)
+    monkeypatch.setattr(train.CudaGraphStep, "_step", step)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", FakeGraph)
+    monkeypatch.setattr(torch.cuda, "graph", fake_capture)
+    monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: FakeStream())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: FakeStream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device=None: torch.get_rng_state())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device=None: torch.set_rng_state(state))
+    return monkeypatch
+
+
+def train_twice(device="cpu", **fit_kwargs):
+    """The same run (70 images: four batches of 16 and a short one of 6) eagerly and graphed.
+
+    A small learning rate keeps the run from amplifying rounding: at lr 0.05 on these random
+    labels the two paths' weights drift apart to 1e-4 in 3 epochs, at 0.01 they stay 1e-7 apart.
+    """
+    runs = []
+    for cuda_graph in (False, True):
+        seed_everything(0)
+        train_loader, val_loader = random_loaders(n=70, batch_size=16)
+        model = tiny_cnn(4)
+        history = fit(model, train_loader, val_loader, epochs=3, device=device, quiet=True,
+                      optimizer=train.default_optimizer(model, lr=0.01), cuda_graph=cuda_graph, **fit_kwargs)
+        runs.append((history, model.state_dict()))
+    return runs
+
+
+def test_graphed_steps_learn_what_eager_steps_learn(fake_cuda_graphs, one_thread):
+    # One-cycle changes lr and momentum every step: the replays must see each value.
+    (eager, state_a), (graphed, state_b) = train_twice()
+    assert eager.step_path == "eager" and graphed.step_path == "cuda graph"
+    assert graphed.train_loss == pytest.approx(eager.train_loss, rel=1e-5)
+    assert graphed.train_acc == eager.train_acc and graphed.val_acc == eager.val_acc
+    for key in state_a:   # BatchNorm's running statistics and counter too: warm-up left no trace
+        assert torch.allclose(state_a[key].float(), state_b[key].float(), atol=1e-6), key
+
+
+def test_a_model_that_cannot_be_captured_trains_eagerly(fake_cuda_graphs, one_thread):
+    fake_cuda_graphs.setattr(torch.cuda, "graph", functools.partial(fake_capture, fail=True))
+    with pytest.warns(RuntimeWarning, match="capture failed"):
+        (eager, state_a), (fallback, state_b) = train_twice()
+    assert fallback.step_path.startswith("eager (CUDA graph capture failed: RuntimeError")
+    assert fallback.train_loss == eager.train_loss
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+
+
+@pytest.mark.parametrize("nesterov,weight_decay", [(True, 5e-4), (False, 0.0)])
+def test_sgd_update_is_torch_sgd_with_tensor_hyperparameters(nesterov, weight_decay):
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
+    theirs.load_state_dict(ours.state_dict())
+    kwargs = dict(lr=0.1, momentum=0.9, nesterov=nesterov, weight_decay=weight_decay)
+    opt_ours, opt_theirs = torch.optim.SGD(ours.parameters(), **kwargs), torch.optim.SGD(theirs.parameters(), **kwargs)
+    for p in ours.parameters():
+        opt_ours.state[p]["momentum_buffer"] = torch.zeros_like(p)
+    for lr, momentum in [(0.1, 0.9), (0.05, 0.85), (0.2, 0.95)]:
+        x = torch.randn(8, 5)
+        for model, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.param_groups[0].update(lr=lr, momentum=momentum)
+            opt.zero_grad()
+            model(x).square().sum().backward()
+        opt_theirs.step()
+        train.sgd_update(opt_ours.param_groups, [torch.tensor(-lr)], [torch.tensor(momentum)], opt_ours.state)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_only_plain_sgd_is_captured():
+    params = [nn.Parameter(torch.zeros(1))]
+    assert train.cuda_graph_supported(torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True))
+    assert not train.cuda_graph_supported(torch.optim.SGD(params, lr=0.1, momentum=0.9, dampening=0.1))
+    assert not train.cuda_graph_supported(torch.optim.Adam(params))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_real_cuda_graphs_learn_what_eager_steps_learn():
+    (eager, state_a), (graphed, state_b) = train_twice(device="cuda")
+    assert graphed.step_path == "cuda graph"
+    assert graphed.train_loss == pytest.approx(eager.train_loss, rel=1e-4)
+    for key in state_a:   # cuDNN may pick other algorithms per run: a looser tolerance
+        assert torch.allclose(state_a[key].float(), state_b[key].float(), atol=1e-4), key

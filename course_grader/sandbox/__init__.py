@@ -1,2 +1,2 @@
-"""Where student code runs while it is graded: :mod:`.bwrap` builds the sandbox, :mod:`.kernel`
-is the grading kernel, :mod:`.inside` applies the limits inside the sandbox."""
+"""Where student code runs while it is graded: :mod:`.bwrap` builds the sandbox and starts the
+judge in it, :mod:`.limits` holds the judge's resource limits."""

@@ -1,0 +1,87 @@
+"""``python -m course_grader.judge``: set the process up, then hand over to the private runner.
+
+Standard input: one JSON object ``{"key": hex, "task": {...}}`` (see
+:func:`course_grader.plugins.judge_execute.task_for`). Standard output becomes the channel;
+what student code prints is dropped (its outputs in the feedback are those of the student's own
+run, as submitted). Everything here runs before any student code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+
+class Discard:
+    """Where ``print`` goes while a notebook is graded."""
+
+    def write(self, text) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+
+def working_copy(files: str | None) -> str:
+    """A private, writable copy of the submission's files (the original stays read-only)."""
+    work = tempfile.mkdtemp(prefix="work-")
+    if files:
+        for name in sorted(os.listdir(files)):
+            src = os.path.join(files, name)
+            if os.path.isfile(src) and not os.path.islink(src) and not name.endswith(".ipynb"):
+                shutil.copyfile(src, os.path.join(work, name))
+    return work
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.buffer.read())
+    os.close(0)
+    task, key = request["task"], bytes.fromhex(request["key"])
+    channel_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = Discard()
+    limits = task.get("limits")
+    if limits:
+        from course_grader.sandbox.limits import apply_limits
+        apply_limits(**limits)
+    os.environ.update(NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", COURSE_PROFILE=task["profile"])
+    os.chdir(working_copy(task.get("files")))
+
+    # Everything the judge and the checks use is imported now, before student code can touch it.
+    import copy  # noqa: F401
+    import hmac  # noqa: F401
+
+    import IPython.core.interactiveshell  # noqa: F401
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+    import torchvision.models  # noqa: F401
+
+    import course_utils
+    for name in ("config", "data", "summary", "metrics", "specs", "checks", "pretrained", "train", "plots"):
+        __import__(f"course_utils.{name}")
+    del course_utils
+
+    from course_grader.judge.private import PrivateLoader
+    loader = PrivateLoader()
+    runner = loader.load("course_grader.judge.runner")
+    try:
+        runner.main(task, loader, channel_fd, key)
+    except BaseException:  # noqa: BLE001 - a fault of the grader, not of the student
+        line = json.dumps({"fatal": traceback.format_exc()[-4000:]}) + "\n"
+        os.write(channel_fd, line.encode())
+    os._exit(0)   # no atexit handlers, no finalizers of student objects
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Resource limits of the judge, applied inside the sandbox before any student code runs.
+
+An unprivileged process can lower its limits, never raise them back. Memory is ``RLIMIT_DATA``
+(private writable memory: heap, anonymous mmaps, thread stacks), which, unlike ``RLIMIT_AS``,
+does not count the address space torch reserves but never writes, so the figure is close to
+what student code can actually use: an allocation past it fails in the student's code with a
+``MemoryError`` (or torch's allocator error), which the check reports. CPU time is a backstop
+behind the per-cell timeouts: at the limit the judge is killed and the rest of the notebook is
+not graded.
+"""
+from __future__ import annotations
+
+import resource
+
+GiB = 1024 ** 3
+
+
+def _lower(which: int, soft: int, hard: int | None = None) -> None:
+    """Set a limit no higher than it already is."""
+    old_soft, old_hard = resource.getrlimit(which)
+    hard = soft if hard is None else hard
+    if old_hard != resource.RLIM_INFINITY:
+        hard = min(hard, old_hard)
+    resource.setrlimit(which, (min(soft, hard), hard))
+
+
+def apply_limits(cpu_s: float, mem_gb: float, fsize_gb: float, nproc: int) -> None:
+    _lower(resource.RLIMIT_CPU, int(cpu_s))
+    _lower(resource.RLIMIT_DATA, int(mem_gb * GiB))
+    _lower(resource.RLIMIT_FSIZE, int(fsize_gb * GiB))  # a bigger write fails with EFBIG
+    _lower(resource.RLIMIT_NPROC, nproc)                 # per uid: each worker slot has its own
+    _lower(resource.RLIMIT_CORE, 0)
