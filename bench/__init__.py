@@ -3,7 +3,8 @@
 Rows: the batched loader against torchvision's per-image DataLoader, ``fit`` against a bare
 loop, on CUDA ``fit``'s eager steps against its CUDA-graph path per course model (``gpu``;
 "n/a: no CUDA" rows elsewhere) and Chapter 5's speed run, each chapter's execution time,
-autograde time per submission, and the site build (cold, then cached). Ratios are medians of
+autograde time per submission, the site build (cold, then cached), and on CUDA Chapter 6's
+final recipe beside airbench94 (bench/airbench.py; "n/a: why" elsewhere). Ratios are medians of
 side-by-side pairs in one process; absolute times on a shared machine are noisy, so the header
 prints the load average before and after. Not part of CI's pass/fail: CI runs
 ``python -m bench --profile smoke`` only to prove that it works.

@@ -44,7 +44,7 @@ from . import gradebook, settings
 from .course import Course, CourseError
 from .feedback_page import write_feedback_page
 from .roster import Student, load_roster
-from .statuses import FAILED, GRADED, MISSING, STATUS_TEXT
+from .statuses import FAILED, GRADED, STATUS_TEXT
 from .submissions import fingerprint, inspect_submission, released_ids, stage, submitted_students
 from .worker import Worker
 

@@ -8,6 +8,7 @@ grader runs beside the student's code, and a model's name is read from ``model._
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import torch
@@ -19,6 +20,11 @@ from .summary import iter_parameters
 def _measure(fn, model, *args):
     """``fn(model, *args)``: what a check reads off a model (the grader runs it where the model lives)."""
     return fn(model, *args)
+
+
+def _report(text: str) -> None:
+    """What a check measured, shown to the student (the grader shows it in the feedback)."""
+    print(text)
 
 
 def _class_name(obj) -> str:
@@ -52,9 +58,17 @@ def check_output_shape(model: nn.Module, input_shape, expected_shape, device="cp
         _fail(what, f"a tensor of shape {tuple(expected_shape)}", f"a {_class_name(out)} ({out!r:.80})",
               "forward must return the output tensor itself, not its .shape or a tuple.")
     if tuple(out.shape) != tuple(expected_shape):
-        _fail(what, tuple(expected_shape), tuple(out.shape),
-              "check the channel counts and where the spatial size shrinks (pooling, stride).")
+        _fail(what, tuple(expected_shape), tuple(out.shape), _shape_hint(tuple(out.shape), tuple(expected_shape)))
     return out
+
+
+def _shape_hint(got: tuple, expected: tuple) -> str:
+    if len(got) == len(expected) == 2 and got[0] == expected[0]:
+        return (f"the output has {got[1]} values per example where {expected[1]} are expected: look at the "
+                "last layer (its out_features) and at anything added after it.")
+    if len(got) == len(expected) and got[0] != expected[0] and got[1:] == expected[1:]:
+        return "the batch size changed: something joins or splits along dim=0 (the batch axis) instead of dim=1."
+    return "check the channel counts and where the spatial size shrinks (pooling, stride)."
 
 
 def _param_count(model: nn.Module, trainable_only: bool) -> int:
@@ -122,13 +136,28 @@ def _layer_descriptions(model: nn.Module, ignore) -> list[str]:
 def check_layer_sequence(model: nn.Module, expected: list[str], what: str = "layer sequence",
                          ignore=(nn.Dropout, nn.Identity)) -> None:
     """The leaf layers, described by :func:`describe_layer`, equal ``expected`` in order."""
-    got = _measure(_layer_descriptions, model, ignore)
-    for i, (g, e) in enumerate(zip(got, expected)):
-        if g != e:
-            _fail(f"{what}, layer {i}", e, g, f"the layers before it were right: {got[max(0, i - 3):i]}.")
-    if len(got) != len(expected):
-        _fail(what, f"{len(expected)} layers", f"{len(got)} layers",
-              f"the first {min(len(got), len(expected))} match; look at the end of the network.")
+    got, expected = list(_measure(_layer_descriptions, model, ignore)), list(expected)
+    if got == expected:
+        return
+    if len(got) == len(expected):
+        i = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
+        before = f"the layers before it were right ({', '.join(got[max(0, i - 2):i])})." if i else "it is the first layer."
+        _fail(f"{what}, layer {i}", expected[i], got[i], before)
+    _fail(what, f"{len(expected)} layers", f"{len(got)}", _sequence_hint(got, expected) + ".")
+
+
+def _sequence_hint(got: list[str], expected: list[str]) -> str:
+    """What the first difference between two layer lists is: a missing, extra or different layer."""
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=expected, b=got, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        where = f"after {expected[i1 - 1]} (layer {i1 - 1})" if i1 else "at the start"
+        if tag == "delete":
+            return f"{', '.join(expected[i1:i2])} is missing {where}"
+        if tag == "insert":
+            return f"{', '.join(got[j1:j2])} is there {where} but should not be"
+        return f"{', '.join(got[j1:j2])} is there {where} where {', '.join(expected[i1:i2])} should be"
+    return "the layers differ"
 
 
 def _types_found(model: nn.Module, present, absent) -> tuple[list[bool], list[bool]]:
@@ -196,6 +225,9 @@ def check_trained_accuracy(model: nn.Module, weights_path: str | Path, threshold
     from .train import evaluate
     profile = profile or get_profile()
     load_trained_weights(model, weights_path)
-    _, acc = evaluate(model, eval_loader(profile, device="cpu", classes=classes), device="cpu")
+    loader = eval_loader(profile, device="cpu", classes=classes)
+    _, acc = evaluate(model, loader, device="cpu")
+    _report(f"{what}: {acc:.1%} on the grading subset ({loader.num_samples:,} test images); "
+            f"the '{profile.name}' profile needs {threshold:.0%}")
     check_accuracy(acc, threshold, what, profile.name)
     return acc

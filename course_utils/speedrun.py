@@ -283,9 +283,11 @@ class EpochData:
                  padding: int, alternating_flip: bool, seed: int = 0):
         self.device = torch.device(device)
         self.padding = padding
-        images = normalize(images.to(self.device)).to(dtype)
+        images = normalize(images.to(self.device))
         # mirror the border (not zeros): a shifted image still looks like an image
-        self.padded = F.pad(images, (padding,) * 4, mode="reflect") if padding else images
+        if padding:
+            images = F.pad(images, (padding,) * 4, mode="reflect")
+        self.padded = images.to(dtype)
         self.labels = labels.to(self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.base_flips = self._coin() if alternating_flip else None
@@ -338,7 +340,7 @@ def tta_views(images: torch.Tensor, level: str) -> list[tuple[torch.Tensor, floa
     pairs = [images]
     if level == "multicrop":
         h, w = images.shape[2:]
-        padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
+        padded = F.pad(images.float(), (1, 1, 1, 1), mode="reflect").to(images.dtype)
         pairs += [padded[:, :, :h, :w], padded[:, :, 2:, 2:]]
     shifted = len(pairs) - 1
     weights = [1.0] if not shifted else [0.5] + [0.5 / shifted] * shifted
@@ -525,7 +527,7 @@ def record_name(k: int) -> str:
 # On the CPU the recipes run on a few images per class, briefly: enough to show that every
 # switch works, nothing about accuracy. ``batches``: steps per epoch.
 SHORT_RUNS = {
-    "smoke": dict(train_per_class=2, test_per_class=2, epochs=1, batches=2),
+    "smoke": dict(train_per_class=1, test_per_class=2, epochs=1, batches=2),
     "cpu": dict(train_per_class=20, test_per_class=20, epochs=2, batches=4),
 }
 

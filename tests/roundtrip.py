@@ -5,6 +5,7 @@ so tests never touch the repository's gradebook and can run side by side.
 """
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
@@ -133,6 +134,13 @@ def new_course(course: Path, aids, solutions: Path = ROOT / "solutions", quiet: 
     return course
 
 
+def set_limits(course: Path, **limits) -> None:
+    """Grading limits for this course (cell_timeout=…, memory_gb=…, cpu_seconds=…, tmp_mb=…), as
+    an instructor sets them: in its nbgrader_config.py."""
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "".join(f"\nc.JudgeExecute.{k} = {v!r}" for k, v in limits.items()) + "\n")
+
+
 def submit(course: Path, aid: str, student: str, workdir: Path) -> None:
     """Copy a student's folder (notebook + weights) into submitted/<student>/<aid>/."""
     dest = course / "submitted" / student / aid
@@ -170,11 +178,41 @@ def grade_cohort(aid: str, submissions: dict[str, Path], course: Path, quiet: bo
     return Cohort(aid, course, gradebook.scores(Course(course).db_url, aid), gradebook.max_scores(Course(course).db_url, aid))
 
 
-def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = None) -> tuple[Cohort, dict]:
-    """Reference (executed), blank release and every mutant (executed), graded together.
+def load_tampers(aid: str) -> dict[str, dict]:
+    """``{name: {"ON", "CHEAT", "FLAGGED", "doc"}}`` from tests/tampers/<aid>/*.py."""
+    tampers = {}
+    for path in sorted((ROOT / "tests" / "tampers" / aid).glob("*.py")):
+        ns = runpy.run_path(str(path))
+        tampers[path.stem] = {"ON": ns["ON"], "CHEAT": ns["CHEAT"], "FLAGGED": ns["FLAGGED"],
+                              "doc": ns.get("__doc__") or ""}
+    return tampers
 
-    Returns the cohort and the mutants table; students are ``reference``, ``blank`` and
-    ``mutant_<name>``.
+
+def tamper_submission(aid: str, tamper: dict, mutants: dict, release: Path, work: Path) -> Path:
+    """The mutant (or blank release) underneath, its cheat added; the mutant's own trained weights."""
+    from nbformat.v4 import new_code_cell
+    blank = tamper["ON"] == "blank"
+    cells = {} if blank else dict(mutants[tamper["ON"]]["CELLS"])
+    reference = reference_cells(aid)
+    for gid, cheat in tamper["CHEAT"].items():
+        if gid != "added":
+            cells[gid] = (cells.get(gid) or reference[gid]) + "\n\n" + cheat
+    nb = make_submission(aid, cells, blank=blank, release=release)
+    if "added" in tamper["CHEAT"]:
+        nb.cells.insert(1, new_code_cell(tamper["CHEAT"]["added"]))
+    folder = write_unexecuted(nb, work, aid)
+    weights = work.parent / f"mutant_{tamper['ON']}" / f"{aid}_model.pt"
+    if weights.exists():
+        shutil.copy(weights, folder / weights.name)
+    return folder
+
+
+def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = None) -> tuple[Cohort, dict]:
+    """Reference (executed), blank release, every mutant (executed) and every tampering
+    submission (tests/tampers/<aid>/, on top of its mutant), graded together.
+
+    Returns the cohort and the mutants table; students are ``reference``, ``blank``,
+    ``mutant_<name>`` and ``tamper_<name>``.
     """
     course = new_course(tmp / "course", [aid])
     release = course / "assignments"
@@ -185,8 +223,28 @@ def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = Non
     for name, m in mutants.items():
         nb = make_submission(aid, m["CELLS"], release=release)
         subs[f"mutant_{name}"] = execute_as_student(nb, work / f"mutant_{name}", aid)
+    for name, tamper in load_tampers(aid).items():
+        subs[f"tamper_{name}"] = tamper_submission(aid, tamper, mutants, release, work / f"tamper_{name}")
     subs.update(extra or {})
     return grade_cohort(aid, subs, course), mutants
+
+
+def assert_tamper_gains_nothing(cohort: Cohort, aid: str, name: str) -> None:
+    """A tampering submission keeps every loss of the bug underneath, and is flagged where the
+    guard is the defence (feedback, state file, grades.csv)."""
+    tamper = load_tampers(aid)[name]
+    student = f"tamper_{name}"
+    honest = "blank" if tamper["ON"] == "blank" else f"mutant_{tamper['ON']}"
+    assert cohort.total(student) <= cohort.total(honest), (cohort.scores[student], cohort.scores[honest])
+    assert cohort.lost(student) >= cohort.lost(honest), (cohort.scores[student], cohort.scores[honest])
+    text = visible_text(cohort.feedback(student))
+    state = json.loads((cohort.course / "reports" / aid / "grading" / f"{student}.json").read_text())
+    if tamper["FLAGGED"]:
+        assert "tampering suspected" in text and tamper["FLAGGED"] in text, text[-2000:]
+        assert any(tamper["FLAGGED"] in f for f in state["flags"]), state["flags"]
+        grades = (cohort.course / "reports" / aid / "grades.csv").read_text()
+        row = next(line for line in grades.splitlines() if line.startswith(student + ","))
+        assert "tampering suspected" in row, row
 
 
 # --- Toy assignments: tiny, fast, built in a temporary folder ---------------------------------
@@ -359,3 +417,54 @@ def visible_text(html_page: str) -> str:
     import re
     body = re.sub(r"<(style|script)\b.*?</\1>", "", html_page, flags=re.S)
     return _html.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+# --- hidden tests in feedback, however they are encoded --------------------------------------------
+
+def hidden_lines(aid: str, solutions: Path = ROOT / "solutions") -> list[str]:
+    """The significant lines of ``aid``'s hidden tests (whitespace removed, 12 characters or more)."""
+    from course_grader.plugins.hide_hidden_tests import HIDDEN_BLOCK
+    found = []
+    for cell in source_notebook(aid, solutions).cells:
+        for block in HIDDEN_BLOCK.findall(cell.source):
+            for line in block.splitlines()[1:-1]:
+                key = "".join(line.split())
+                if len(key) >= 12 and not key.startswith("#"):
+                    found.append(key)
+    return found
+
+
+def assert_no_hidden_lines(folder: Path, aid: str, solutions: Path = ROOT / "solutions") -> int:
+    """No hidden-test line of ``aid`` in any file under ``folder``: plain (whitespace-insensitive),
+    rot13, reversed, or as the base64 of a line or of the whole block. Returns files scanned."""
+    import base64
+    import codecs
+    lines = hidden_lines(aid, solutions)
+    assert lines, f"{aid} has no hidden tests to look for"
+    needles = {line: {"plain": line, "rot13": codecs.encode(line, "rot13"), "reversed": line[::-1]}
+               for line in lines}
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    for path in files:
+        text = path.read_text(errors="replace")
+        flat = "".join(visible_text(text).split()) + "".join(text.split())
+        for line, forms in needles.items():
+            for kind, needle in forms.items():
+                assert needle not in flat, f"{path}: a hidden-test line ({kind}): {line}"
+        for chunk in set(__import__("re").findall(r"[A-Za-z0-9+/=]{24,}", text)):
+            try:
+                decoded = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=False)
+            except ValueError:
+                continue
+            for blob in (decoded, _inflate(decoded)):
+                flat_blob = "".join(blob.decode(errors="ignore").split())
+                for line in lines:
+                    assert line not in flat_blob, f"{path}: a hidden-test line (base64): {line}"
+    return len(files)
+
+
+def _inflate(data: bytes) -> bytes:
+    import zlib
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return b""

@@ -121,10 +121,9 @@ def cohort(request, tmp_path_factory, monkeypatch_module):
     if why:
         pytest.skip(why)
     other = next(a for a in ASSIGNMENTS if a != aid and (rt.ROOT / "solutions" / a / f"{a}.ipynb").is_file())
-    monkeypatch_module.setenv("COURSE_CELL_TIMEOUT", str(CELL_TIMEOUT))
-    monkeypatch_module.setenv("COURSE_KERNEL_MEMORY_GB", str(MEMORY_GB))
     tmp = tmp_path_factory.mktemp(aid)
     course = rt.new_course(tmp / "course", [aid, other])
+    rt.set_limits(course, cell_timeout=CELL_TIMEOUT, memory_gb=MEMORY_GB)
     release, work = course / "assignments", tmp / "work"
     subs = {"reference": rt.execute_as_student(rt.make_submission(aid, release=release), work / "reference", aid),
             "blank": rt.write_unexecuted(rt.make_submission(aid, blank=True, release=release), work / "blank", aid)}

@@ -90,7 +90,8 @@ def graded(postgres, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pgcourse")
     course, solutions = rt.toy_course(tmp, {AID: rt.blobs_source()})
     saved = dict(os.environ)
-    os.environ.update(COURSE_DB_URL=postgres, COURSE_CELL_TIMEOUT="60")
+    os.environ.update(COURSE_DB_URL=postgres)
+    rt.set_limits(course, cell_timeout=60)
     try:
         cli.release(Course(course), [AID], quiet=True)  # the assignment's cells into this gradebook
         make = lambda: rt.make_submission(AID, release=course / "assignments", solutions=solutions)

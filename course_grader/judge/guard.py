@@ -27,7 +27,7 @@ GLOBAL_HOOK_TABLES = (
 )
 # Checked after every hand-over, because the judge thread uses them right after: their module
 # namespaces (classes defined there are not included) and these classes' own namespaces.
-FAST_MODULES = ("torch", "torch.nn.functional", "json", "hmac", "os", "threading", "warnings")
+FAST_MODULES = ("builtins", "torch", "torch.nn.functional", "json", "hmac", "os", "threading", "warnings")
 FAST_CLASSES = ("torch.Tensor", "torch._C.TensorBase", "torch.nn.Module", "torch.nn.Parameter",
                 "torch.nn.Sequential", "torch.nn.Conv2d", "torch.nn.modules.conv._ConvNd", "torch.nn.Linear",
                 "torch.nn.BatchNorm2d", "torch.nn.modules.batchnorm._BatchNorm",
@@ -41,17 +41,20 @@ FULL_PREFIXES = ("torch", "torchvision", "numpy", "json", "copy", "warnings", "p
 
 
 def _namespaces_of(module: types.ModuleType, with_classes: bool = True):
-    yield f"module {module.__name__}", module.__dict__
+    yield f"module {module.__name__}", module.__dict__, None
     if not with_classes:
         return
     for name, value in list(module.__dict__.items()):
         if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__:
-            yield f"{module.__name__}.{value.__qualname__}", value.__dict__
+            yield f"{module.__name__}.{value.__qualname__}", value.__dict__, value
 
 
 # Entries that change while nothing is wrong (the judge's own warning capture sets them).
 MUTABLE = {"module warnings": frozenset({"filters", "_showwarnmsg_impl", "showwarning", "_filters_version",
-                                         "defaultaction", "onceregistry", "_onceregistry", "_defaultaction"})}
+                                         "defaultaction", "onceregistry", "_onceregistry", "_defaultaction"}),
+           # IPython's shell keeps these in builtins while it runs a cell (`_` is the last result).
+           "module builtins": frozenset({"_", "__", "___", "__IPYTHON__", "display", "get_ipython", "exit",
+                                         "quit", "__builtins__"})}
 
 
 class Snapshot:
@@ -62,25 +65,27 @@ class Snapshot:
     on student objects).
     """
 
-    def __init__(self, namespaces: list[tuple[str, object]]):
-        self._names = [name for name, _ in namespaces]
-        self._spaces = [space for _, space in namespaces]
+    def __init__(self, namespaces: list[tuple[str, object, object]]):
+        self._names = [name for name, _, _ in namespaces]
+        self._spaces = [space for _, space, _ in namespaces]
+        self._owners = [owner for _, _, owner in namespaces]    # the class of a class namespace, else None
         self._values = [dict(space) for space in self._spaces]
         self._lists = [(list(space.keys()), list(space.values())) for space in self._spaces]
         self._hooks = hook_counts()
+        self._hook_keys = hook_keys()
         self._modes = mode_depths()
 
     @classmethod
     def of_modules(cls, modules, private_modules=(), private_builtins=(), classes=(), with_classes=True):
-        spaces: list[tuple[str, object]] = []
+        spaces: list[tuple[str, object, object]] = []
         for module in modules:
             spaces += list(_namespaces_of(module, with_classes))
         for module in private_modules:
-            spaces += [(f"grading copy of {name}", ns) for name, ns in _namespaces_of(module)]
+            spaces += [(f"grading copy of {name}", ns, owner) for name, ns, owner in _namespaces_of(module)]
         for i, space in enumerate(private_builtins):
-            spaces.append((f"grading copy of builtins ({i})", space))
+            spaces.append((f"grading copy of builtins ({i})", space, None))
         for c in classes:
-            spaces.append((f"{c.__module__}.{c.__qualname__}", c.__dict__))
+            spaces.append((f"{c.__module__}.{c.__qualname__}", c.__dict__, c))
         return cls(spaces)
 
     def changes(self, _is=operator.is_, _all=all, _map=map, _len=len) -> list[str]:
@@ -93,30 +98,51 @@ class Snapshot:
             found += self._examine(i)
         if hook_counts() != self._hooks:
             found.append("a global torch hook (forward/backward/optimizer) was registered")
+            clear_new_hooks(self._hook_keys)
         if mode_depths() != self._modes:
             found.append("a torch function or dispatch mode was left active")
         return found
 
     def _examine(self, i: int) -> list[str]:
+        """What changed in namespace ``i``; every change is undone at once, so that what runs next
+        (the judge thread's own code included) sees the namespace as it was."""
         name, space, before = self._names[i], self._spaces[i], self._values[i]
         allowed = MUTABLE.get(name, frozenset()) | {"__warningregistry__"}
         missing = object()
-        found = []
+        found, put_back, take_out = [], {}, []
         for key, old in before.items():
             if key in allowed:
                 continue
             new = space.get(key, missing)
             if new is missing:
                 found.append(f"{name}.{key} was deleted")
+                put_back[key] = old
             elif new is not old:
                 found.append(f"{name}.{key} was replaced")
+                put_back[key] = old
         added = [k for k in space.keys() - before.keys() if k not in allowed]
         if added and not (name.startswith("module ") and not name.startswith("grading copy")):
             found += [f"{name}.{k} was added" for k in sorted(map(str, added))]
+            take_out = added
+        if put_back or take_out:
+            self._undo(i, put_back, take_out)
         if not found:   # only what may change changed, or a module gained a submodule: the new normal
             self._values[i] = dict(space)
             self._lists[i] = (list(space.keys()), list(space.values()))
         return found
+
+    def _undo(self, i: int, put_back: dict, take_out: list) -> None:
+        owner = self._owners[i]
+        for key, value in put_back.items():
+            if isinstance(owner, type):
+                type.__setattr__(owner, key, value)
+            else:
+                self._spaces[i][key] = value
+        for key in take_out:
+            if isinstance(owner, type):
+                type.__delattr__(owner, key)
+            else:
+                del self._spaces[i][key]
 
 
 def hook_counts() -> tuple:
@@ -127,6 +153,26 @@ def hook_counts() -> tuple:
             table = getattr(module, name, None)
             counts.append(len(table) if isinstance(table, dict) else -1)
     return tuple(counts)
+
+
+def _hook_tables():
+    for module_name, names in GLOBAL_HOOK_TABLES:
+        module = sys.modules.get(module_name)
+        for name in names:
+            table = getattr(module, name, None)
+            if isinstance(table, dict):
+                yield f"{module_name}.{name}", table
+
+
+def hook_keys() -> dict[str, set]:
+    return {name: set(table) for name, table in _hook_tables()}
+
+
+def clear_new_hooks(before: dict[str, set]) -> None:
+    """Remove the hooks registered since ``before`` was taken."""
+    for name, table in _hook_tables():
+        for key in set(table) - before.get(name, set()):
+            del table[key]
 
 
 def mode_depths() -> tuple:

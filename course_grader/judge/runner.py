@@ -17,6 +17,8 @@ import hmac
 import json
 import os
 import re
+import resource
+import signal
 import threading
 import time
 import warnings
@@ -86,7 +88,7 @@ def _run_cell(student: StudentThread, source: str):
         text = str(exc)
     except BaseException:  # noqa: BLE001
         text = ""
-    return f"{name}: {text[:500]}" if text else name
+    return (f"{name}: {text[:500]}" if text else name), isinstance(exc, MemoryError) or "allocate memory" in text
 
 
 def _namespace(student: StudentThread, public_ids: dict):
@@ -102,12 +104,54 @@ def _namespace(student: StudentThread, public_ids: dict):
 
 # --- the judge ----------------------------------------------------------------------------------------
 
+# --- hooks the student's side can reach: closures over what they need, never the Judge itself ------
+
+def _measure_hook(student: StudentThread):
+    """``checks._measure``: what a check reads off a student's model is read in the student thread."""
+    def measure(fn, model, *args):
+        if type(model) is not Remote:
+            return fn(model, *args)
+        target = student.unwrap(model)
+        values = tuple(student.unwrap(a) for a in args)
+        return student.call(lambda: student.export(fn(target, *values)))
+    return measure
+
+
+def _verify_hook(changes, found: list, student_ident: int):
+    """Run after every hand-over (see :mod:`.guard`): record what changed, and stray threads."""
+    def verify():
+        seen = changes()
+        others = [t.name for t in threading.enumerate()
+                  if t.ident not in (threading.main_thread().ident, student_ident)
+                  and type(t).__name__ != "TMonitor"]
+        if others:
+            seen.append(f"student code left thread(s) running: {', '.join(others[:5])}")
+        for item in seen:
+            if item not in found:
+                found.append(item)
+    return verify
+
+
+def _cpu_limit_hook(student: StudentThread, cpu_limit: float, state: dict):
+    """SIGXCPU: stop the running cell; later cells get a few more CPU seconds each."""
+    def on_cpu_limit(signum, frame):
+        state["exceeded"] = True
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        more = int(usage.ru_utime + usage.ru_stime + max(5.0, cpu_limit / 20))
+        resource.setrlimit(resource.RLIMIT_CPU, (more if hard == resource.RLIM_INFINITY else min(more, hard), hard))
+        student.interrupt()
+    return on_cpu_limit
+
+
 class Judge:
+    """The judge thread's state. No object the student's side can reach refers to it."""
+
     def __init__(self, task: dict, loader, channel: Channel):
         self.task = task
         self.loader = loader
         self.channel = channel
-        self.library = loader.load_teaching_library()
+        loader.load_teaching_library()
         lib = loader.modules
         self.checks, self.specs = lib["course_utils.checks"], lib["course_utils.specs"]
         self.config = lib["course_utils.config"]
@@ -115,22 +159,30 @@ class Judge:
         self.device = self.config.get_device("cpu" if task.get("cpu_only") else None)
         loader.builtins_of["course_utils"]["isinstance"] = remote_isinstance   # checks may meet student classes
         self.public_ids = self._public_library()
-        self.flags: list[str] = []
 
         torch_modules = guard.modules_with_prefixes(("torch", "torchvision"))
         classes = {v for m in torch_modules for v in list(vars(m).values()) if isinstance(v, type)}
         classes |= {v for m in loader.modules.values() for v in list(vars(m).values()) if isinstance(v, type)}
         self.trust = Trust(list(loader.modules_at_start.values()), classes)
-        self.student = StudentThread(self.trust, self._after_hand_over)
-        self.checks._measure = self._measure      # before the snapshots below are taken
-        self.fast = guard.Snapshot.of_modules(guard.modules_named(guard.FAST_MODULES),
-                                              private_modules=list(loader.modules.values()),
-                                              private_builtins=list(loader.builtins_of.values()),
-                                              classes=guard.classes_named(guard.FAST_CLASSES), with_classes=False)
-        self.full = guard.Snapshot.of_modules(guard.modules_with_prefixes(guard.FULL_PREFIXES))
-        self._fast_changes = self.fast.changes
-        self._integrity = (self.student.verify, self.student.trust, self.student._request, self.student._reply)
         self.cell_flags: list[str] = []
+        self.reports: list[str] = []
+        self.cpu = {"exceeded": False}
+        self.student = StudentThread(self.trust, None)
+        self.checks._measure = _measure_hook(self.student)       # before the snapshots below are taken
+        self.checks._report = self.reports.append
+        self.cpu_limit = float((task.get("limits") or {}).get("cpu_s") or 0)
+        if self.cpu_limit:
+            signal.signal(signal.SIGXCPU, _cpu_limit_hook(self.student, self.cpu_limit, self.cpu))
+        private = list(loader.modules.values())
+        builtins_copies = list(loader.builtins_of.values())
+        fast = guard.Snapshot.of_modules(guard.modules_named(guard.FAST_MODULES), private_modules=private,
+                                         private_builtins=builtins_copies,
+                                         classes=guard.classes_named(guard.FAST_CLASSES), with_classes=False)
+        self.student.verify = _verify_hook(fast.changes, self.cell_flags, self.student.ident)
+        # The full snapshot is the judge's alone: nothing the student's side can reach refers to it.
+        self.full = guard.Snapshot.of_modules(guard.modules_with_prefixes(guard.FULL_PREFIXES),
+                                              private_modules=private, private_builtins=builtins_copies)
+        self._integrity = (self.student.verify, self.student.trust, self.student._request, self.student._reply)
 
     def _public_library(self) -> dict:
         """``{id: (module, name)}`` of the public teaching library's objects (for the test namespace)."""
@@ -144,29 +196,15 @@ class Judge:
                         ids.setdefault(id(value), (name, attr))
         return ids
 
-    def _measure(self, fn, model, *args):
-        """What a check reads off a student's model, read in the student thread (one hand-over)."""
-        if type(model) is not Remote:
-            return fn(model, *args)
-        student = self.student
-        target = student.unwrap(model)
-        values = tuple(student.unwrap(a) for a in args)
-        return student.call(lambda: student.export(fn(target, *values)))
-
-    def _after_hand_over(self) -> None:
-        found = self._fast_changes()
-        others = [t.name for t in threading.enumerate()
-                  if t.ident not in (threading.main_thread().ident, self.student.ident)
-                  and type(t).__name__ != "TMonitor"]
-        if others:
-            found.append(f"student code left thread(s) running: {', '.join(others)}")
-        for item in found:
-            if item not in self.cell_flags:
-                self.cell_flags.append(item)
+    def _cpu_message(self) -> str:
+        return (f"this cell exceeded the grading CPU-time limit of {self.cpu_limit:g} s and was stopped. "
+                "Hint: look for an endless loop or heavy work outside train_model; training is skipped while "
+                "grading.")
 
     def _check_integrity(self) -> None:
         s = self.student
-        if (s.verify, s.trust, s._request, s._reply) != self._integrity:
+        now = (s.verify, s.trust, s._request, s._reply)
+        if not all(a is b for a, b in zip(now, self._integrity)):
             self.cell_flags.append("the judge's link to the student thread was changed")
         for item in self.full.changes():
             if item not in self.cell_flags:
@@ -180,6 +218,7 @@ class Judge:
             self.channel.send(event="start", cell=index)
             start = time.monotonic()
             self.cell_flags = []
+            self.cpu["exceeded"] = False
             self.student.deadline = start + float(self.task["cell_timeout"])
             try:
                 if cell["test"]:
@@ -206,14 +245,20 @@ class Judge:
     def run_code(self, cell: dict) -> dict:
         try:
             error = self.student.call(_run_cell, self.student, cell["source"])
+            if error is not None:
+                text, memory = error
+                error = self._memory_message(text) if memory else text
         except HandOverTimeout:
             error = self._interrupted("this cell")
+        if self.cpu["exceeded"]:
+            error = self._cpu_message()
         return {"kind": "code", "passed": error is None, "error": error}
 
     def run_test(self, cell: dict) -> dict:
         namespace = self.test_namespace()
         source = MARKER.sub("", cell["source"])
         notes: list[str] = []
+        del self.reports[:]
         passed, message = True, ""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -230,17 +275,23 @@ class Judge:
                 passed, message = False, str(exc)
             except Exception as exc:  # noqa: BLE001 - the check could not run on this code
                 passed, message = False, self.out_of_memory(exc) or f"{type(exc).__name__}: {exc}"
+        if self.cpu["exceeded"]:
+            passed, message = False, self._cpu_message()
         for w in caught[:50]:
             note = f"{w.category.__name__}: {w.message}"
             if note not in notes:
                 notes.append(_cut(note, 300))
-        return {"kind": "test", "passed": passed, "message": _cut(message), "notes": notes[:NOTES_MAX]}
+        return {"kind": "test", "passed": passed, "message": _cut(message), "notes": notes[:NOTES_MAX],
+                "reports": [r[:300] for r in list(self.reports)[:NOTES_MAX] if type(r) is str]}
 
     def out_of_memory(self, exc: BaseException) -> str:
         """A failed allocation, said in terms of the grading limit ('' for any other error)."""
         text = str(exc)
         if not (isinstance(exc, MemoryError) or "can't allocate memory" in text or "Cannot allocate memory" in text):
             return ""
+        return self._memory_message(text)
+
+    def _memory_message(self, text: str) -> str:
         limit = (self.task.get("limits") or {}).get("mem_gb")
         return ((f"the code used more than the grading memory limit of {limit:g} GB" if limit else
                  "the code ran out of memory") + f" ({_cut(text, 200)}). Hint: grading runs inference "

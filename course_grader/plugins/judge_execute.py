@@ -30,7 +30,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,9 +62,11 @@ def task_for(nb, profile: str, cell_timeout: float, files: str | None, limits: d
             "limits": limits}, where
 
 
-def stage_files(workdir: Path) -> Path:
+def stage_files(workdir: Path, staged: Path) -> Path:
     """A private copy of the submission's regular files (weights), never a notebook or a link."""
-    staged = Path(tempfile.mkdtemp(prefix="course-judge-files-"))
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
     os.chmod(staged, 0o755)
     for entry in os.scandir(workdir):
         st = entry.stat(follow_symlinks=False)
@@ -98,12 +99,12 @@ class JudgeExecute(NbGraderPreprocessor):
         limits = {"cpu_s": self.cpu_seconds or figures.cpu_s, "mem_gb": self.memory_gb or figures.memory_gb,
                   "fsize_gb": self.file_size_gb, "nproc": self.processes}
         workdir = Path(resources.get("metadata", {}).get("path") or ".")
-        files = stage_files(workdir)
+        files = stage_files(workdir, self.judge_dir(resources) / "files" / self.student_id(resources))
         try:
             task, where = task_for(nb, profile, timeout, str(files), limits)
             outcome = self.run_judge(task, files, timeout)
         finally:
-            shutil.rmtree(files, ignore_errors=True)
+            shutil.rmtree(files, ignore_errors=True)     # the judge had its own copy in its /tmp
         apply_outcome(nb, where, outcome, accept_flags=self.accept_flags)
         self.write_summary(resources, outcome)
         return nb, resources
@@ -170,15 +171,19 @@ class JudgeExecute(NbGraderPreprocessor):
         outcome.returncode = proc.returncode
         return outcome
 
+    def judge_dir(self, resources) -> Path:
+        """``reports/<aid>/judge/``: what the judge leaves for ``course grade`` (and its staging)."""
+        from nbgrader.coursedir import CourseDirectory
+        assignment = resources.get("nbgrader", {}).get("assignment") or "unknown"
+        return Path(CourseDirectory(config=self.config).root) / "reports" / assignment / "judge"
+
+    @staticmethod
+    def student_id(resources) -> str:
+        return resources.get("nbgrader", {}).get("student") or "unknown"
+
     def write_summary(self, resources, outcome: "Outcome") -> None:
         """``reports/<aid>/judge/<student>.json``: flags and faults, for ``course grade`` and the report."""
-        from nbgrader.coursedir import CourseDirectory
-        meta = resources.get("nbgrader", {})
-        student, assignment = meta.get("student"), meta.get("assignment")
-        if not student or not assignment:
-            return
-        root = Path(CourseDirectory(config=self.config).root)
-        path = root / "reports" / assignment / "judge" / f"{student}.json"
+        path = self.judge_dir(resources) / f"{self.student_id(resources)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"flags": outcome.all_flags(), "not_graded": outcome.not_graded,
                                     "rejected_lines": outcome.reader.stream.rejected}, indent=1))
@@ -268,10 +273,17 @@ def apply_outcome(nb, where: list[int], outcome: Outcome, accept_flags: bool = F
     if outcome.flag_cells:
         flagged_from = min(flagged_from if flagged_from is not None else 10 ** 9, min(outcome.flag_cells))
     flags = outcome.all_flags()
+    first_error, recent = "", []     # errors of student cells while the notebook was graded
     for task_index, nb_index in enumerate(where):
         cell = nb.cells[nb_index]
         if not is_test_cell(cell):
+            error = (outcome.cells.get(task_index) or {}).get("error")
+            if error:
+                said = f"cell {grade_id(cell) or task_index} stopped with {str(error)[:400]}"
+                first_error = first_error or said
+                recent.append(said)
             continue
+        since, recent = recent, []
         result = outcome.cells.get(task_index)
         if result is None:
             why = outcome.stopped or "the grading process ended before this cell"
@@ -286,12 +298,17 @@ def apply_outcome(nb, where: list[int], outcome: Outcome, accept_flags: bool = F
                                    f"tampering suspected: {flags[0]}. This check scores 0 until your instructor "
                                    "has reviewed the submission.")]
             continue
-        notes = "".join(f"note: {n} (a warning, not an error: no points lost)\n" for n in result.get("notes", []))
+        notes = "".join(f"note: while your notebook was graded, {e}\n" for e in since[:3])
+        notes += "".join(f"note: {n} (a warning, not an error: no points lost)\n" for n in result.get("notes", []))
+        measured = "".join(f"{r}\n" for r in result.get("reports", []))
         if result.get("passed"):
-            cell.outputs = [_stream("passed\n" + notes)]
+            cell.outputs = [_stream("passed\n" + measured + notes)]
             continue
         message = str(result.get("message") or "the check failed")
+        if first_error and first_error not in since:
+            message += f" Note: while your notebook was graded, {first_error}"
+            message += "" if message.endswith(".") else "."
         earlier = _earlier_errors(nb, nb_index)
         if earlier:
             message += f" Note: in the notebook you submitted, {earlier}."
-        cell.outputs = ([_stream(notes)] if notes else []) + [_error("CheckFailed", message)]
+        cell.outputs = ([_stream(measured + notes)] if measured or notes else []) + [_error("CheckFailed", message)]

@@ -5,8 +5,8 @@ An unprivileged process can lower its limits, never raise them back. Memory is `
 does not count the address space torch reserves but never writes, so the figure is close to
 what student code can actually use: an allocation past it fails in the student's code with a
 ``MemoryError`` (or torch's allocator error), which the check reports. CPU time is a backstop
-behind the per-cell timeouts: at the limit the judge is killed and the rest of the notebook is
-not graded.
+behind the per-cell timeouts: at the soft limit the judge stops the running cell and goes on;
+at the hard limit the process is killed and the rest of the notebook is not graded.
 """
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def _lower(which: int, soft: int, hard: int | None = None) -> None:
 
 
 def apply_limits(cpu_s: float, mem_gb: float, fsize_gb: float, nproc: int) -> None:
-    _lower(resource.RLIMIT_CPU, int(cpu_s))
+    # At the soft limit the judge stops the running cell (SIGXCPU); at the hard one the kernel
+    # kills the process (code that ignores the stop).
+    _lower(resource.RLIMIT_CPU, int(cpu_s), int(2 * cpu_s + 30))
     _lower(resource.RLIMIT_DATA, int(mem_gb * GiB))
     _lower(resource.RLIMIT_FSIZE, int(fsize_gb * GiB))  # a bigger write fails with EFBIG
     _lower(resource.RLIMIT_NPROC, nproc)                 # per uid: each worker slot has its own

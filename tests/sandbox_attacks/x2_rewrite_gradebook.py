@@ -18,5 +18,6 @@ CELLS = [
     "sock.connect('/var/run/postgresql/.s.PGSQL.5432')",
 ]
 SCORE = 0.0
-REFUSED = ["unable to open database file", "Connection refused", "No such file or directory"]
+REFUSED = []
+FEEDBACK = []
 NEVER = []

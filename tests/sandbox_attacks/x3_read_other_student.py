@@ -2,12 +2,13 @@
 SQUARE = None
 CELLS = [
     "import os\n"
-    "print('course folder:', os.listdir('@COURSE@'), '| autograded/:', os.listdir('../..'))",
+    "print('course folder:', os.listdir('@COURSE@'))",
     "print(open('@COURSE@/submitted/alice/a0_toy/a0_toy.ipynb').read())",
     "print(open('../../alice/a0_toy/a0_toy.ipynb').read())",
 ]
 SCORE = None
-REFUSED = ["No such file or directory: '@COURSE@/submitted/alice/a0_toy/a0_toy.ipynb'",
-           "No such file or directory: '../../alice/a0_toy/a0_toy.ipynb'",
-           "course folder: ['autograded'] | autograded/: ['x3_read_other_student']"]
+REFUSED = ["No such file or directory: '@COURSE@'",
+           "No such file or directory: '@COURSE@/submitted/alice/a0_toy/a0_toy.ipynb'",
+           "No such file or directory: '../../alice/a0_toy/a0_toy.ipynb'"]
+FEEDBACK = []
 NEVER = ["@ALICE@"]

@@ -10,4 +10,5 @@ CELLS = [
 ]
 SCORE = None
 REFUSED = ["Network is unreachable", "Connection refused"]
+FEEDBACK = []
 NEVER = []

@@ -2,7 +2,8 @@
 the Python environment (a .pth file runs code in every later Python), course_utils, /tmp."""
 SQUARE = None
 CELLS = [
-    "open('mine-@MARKER@.txt', 'w').write('the working copy is writable')",
+    "open('mine-@MARKER@.txt', 'w').write('the working copy is writable')\n"
+    "print('wrote mine-@MARKER@.txt')",
     "open('@COURSE@/assignments/a0_toy/a0_toy.ipynb', 'w').write('{}')",
     "open('@COURSE@/evil-@MARKER@.txt', 'w').write('x')",
     "open('../../alice/a0_toy/evil-@MARKER@.txt', 'w').write('x')",
@@ -14,7 +15,8 @@ CELLS = [
     "print('wrote /tmp/evil-@MARKER@: the sandbox has a /tmp of its own')",
 ]
 SCORE = None
-REFUSED = ["No such file or directory: '@COURSE@/assignments/a0_toy/a0_toy.ipynb'",
-           "Permission denied: '@COURSE@/evil-@MARKER@.txt'",
-           "Read-only file system", "the sandbox has a /tmp of its own"]
+REFUSED = ["wrote mine-@MARKER@.txt", "No such file or directory: '@COURSE@/assignments/a0_toy/a0_toy.ipynb'",
+           "No such file or directory: '@COURSE@/evil-@MARKER@.txt'", "Read-only file system",
+           "the sandbox has a /tmp of its own"]
+FEEDBACK = []
 NEVER = []

@@ -9,5 +9,6 @@ CELLS = [
     "        pass",
 ]
 SCORE = None
-REFUSED = ["CPUTimeLimitExceeded", "exceeded the grading CPU-time limit of @CPU_S@ s"]
+REFUSED = ["Interrupted"]
+FEEDBACK = []
 NEVER = []

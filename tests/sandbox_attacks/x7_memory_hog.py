@@ -9,5 +9,6 @@ CELLS = [
     "        f.write(b'x' * 1024 ** 2)",
 ]
 SCORE = None
-REFUSED = ["memory limit of @MEM_GB@ GB", "No space left on device"]
+REFUSED = ["MemoryError", "llocate memory", "No space left on device"]
+FEEDBACK = []
 NEVER = []

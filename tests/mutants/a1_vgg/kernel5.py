@@ -24,3 +24,4 @@ def make_features(cfg, batch_norm=False):
 }
 LOSES = {"test_make_features", "test_output_shape", "test_param_count", "test_layer_sequence",
          "test_devices", "test_accuracy"}
+FEEDBACK = ['expected Conv2d(3->64, k3, s1, p1), got Conv2d(3->64, k5, s1, p1)']

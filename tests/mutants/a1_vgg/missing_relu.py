@@ -22,3 +22,4 @@ def make_features(cfg, batch_norm=False):
 ''',
 }
 LOSES = {"test_make_features", "test_layer_sequence"}
+FEEDBACK = ['ReLU is missing after Conv2d(3->8, k3, s1, p1)']

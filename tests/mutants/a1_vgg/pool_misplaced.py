@@ -21,3 +21,4 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_layer_sequence"}
+FEEDBACK = ['layer 2: expected MaxPool2d(k2, s2), got Conv2d(64->128, k3, s1, p1)']

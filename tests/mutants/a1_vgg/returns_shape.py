@@ -23,3 +23,4 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_output_shape", "test_devices", "test_accuracy"}
+FEEDBACK = ['not its .shape', 'a1_vgg_model.pt is missing']

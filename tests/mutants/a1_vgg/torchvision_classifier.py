@@ -25,3 +25,4 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_param_count", "test_layer_sequence", "test_accuracy"}
+FEEDBACK = ['AdaptiveAvgPool2d', '(+12,582,912)']

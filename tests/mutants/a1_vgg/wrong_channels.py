@@ -21,3 +21,4 @@ class VGG11CIFAR(nn.Module):
 ''',
 }
 LOSES = {"test_param_count", "test_layer_sequence"}
+FEEDBACK = ['number of parameters of VGG11CIFAR(batch_norm=False): expected 9,488,266', 'expected Conv2d(256->512, k3, s1, p1), got Conv2d(256->256, k3, s1, p1)']

@@ -18,3 +18,4 @@ class InceptionBlock(nn.Module):
 # Every shape is right; the parameter counts (of the block, and so of the network) are not.
 # The bigger network still trains above the smoke threshold (measured).
 LOSES = {"test_inception_params", "test_network"}
+FEEDBACK = ['parameters of branch3x3 in inception 3a', '1×1 ConvBlock in_channels → ch3x3red']

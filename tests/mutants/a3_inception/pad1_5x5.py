@@ -20,3 +20,4 @@ class InceptionBlock(nn.Module):
 # Padding has no parameters, so only the parameter counts (and ConvBlock) survive: the
 # branches no longer agree on H×W and torch.cat fails.
 LOSES = {"test_branch_shapes", "test_concat_channels", "test_concat_order", "test_network", "test_accuracy"}
+FEEDBACK = ['branch5x5 of InceptionBlock', '5×5 ConvBlock (padding=2)', 'expected (2, 32, 28, 28), got (2, 32, 26, 26)']

@@ -12,5 +12,6 @@ class ConvBlock(nn.Module):
 '''}
 
 # Shapes and parameter counts are unchanged; max-pooling still makes the network non-linear
-# and it trains above the smoke threshold (measured, see test_a3_inception_roundtrip.py).
+# and it trains above the smoke threshold (measured, see tests/test_roundtrips.py).
 LOSES = {"test_conv_block"}
+FEEDBACK = ['the ReLU is missing']

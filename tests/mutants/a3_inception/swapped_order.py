@@ -20,3 +20,4 @@ class InceptionBlock(nn.Module):
 # Shapes and counts are all right (the channel total does not depend on the order) and the
 # network trains as well as the reference (measured); only the numerical order check sees it.
 LOSES = {"test_concat_order"}
+FEEDBACK = ["channels 3:8 of InceptionBlock(8, 3, 4, 5, 2, 6, 7)'s output, which should be branch3x3's output", 'in the order branch1x1, branch3x3, branch5x5, branch_pool']

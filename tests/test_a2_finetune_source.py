@@ -1,14 +1,10 @@
-"""Assignment 2 through nbgrader: the reference earns every point, the blank release none, each mutant
-loses exactly the checks it targets (with the feedback that says why)."""
-import html
-import re
-import runpy
+"""Assignment 2, as released: the source holds its contracted cells; the release no answer; every
+mutant names cells that exist. (Graded in tests/test_roundtrips.py.)"""
 
 import nbformat
-import pytest
 
 import roundtrip
-from conftest import ROOT, requires_cifar10
+from conftest import ROOT
 
 AID = "a2_finetune"
 SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
@@ -46,23 +42,3 @@ def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
                                          "optimizer_all_parameters", "batchnorm_train_mode"}
     mutants = roundtrip.assert_mutants_are_well_formed(AID)
     assert all(m["FEEDBACK"] for m in mutants.values())
-
-
-@pytest.mark.timeout(1800)
-@requires_cifar10
-def test_round_trip_reference_blank_and_mutants(tmp_path):
-    from course_grader.leaks import assert_no_leaks
-    roundtrip = pytest.importorskip("roundtrip")
-    cohort, mutants = roundtrip.run_standard_cohort(AID, tmp_path)
-    autograded = set(cohort.max_scores)
-
-    assert cohort.lost("reference") == set(), cohort.scores["reference"]
-    assert cohort.total("blank") == 0, cohort.scores["blank"]
-    assert set(cohort.scores["blank"]) == autograded  # graded, not crashed
-    assert "NotImplementedError" in cohort.feedback("blank")
-    for name, mutant in mutants.items():
-        student = f"mutant_{name}"
-        assert cohort.lost(student) == mutant["LOSES"], (name, cohort.scores[student])
-        expected = runpy.run_path(str(ROOT / "tests" / "mutants" / AID / f"{name}.py"))["FEEDBACK"]
-        assert expected in html.unescape(re.sub(r"<[^>]+>", "", cohort.feedback(student))), name
-    assert_no_leaks([cohort.course / "feedback"], ROOT / "solutions")   # no hidden test in any student's feedback

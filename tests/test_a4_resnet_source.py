@@ -1,14 +1,10 @@
-"""Assignment 4 through nbgrader: the reference earns every point, the blank release none, each
-mutant loses exactly the checks it targets, with feedback that names the bug, and a shape error
-in a student's block becomes failed checks, not a crashed grading run."""
-import html
-import runpy
+"""Assignment 4, as released: the source holds its contracted cells; the release no answer; every
+mutant names cells that exist. (Graded in tests/test_roundtrips.py.)"""
 
 import nbformat
-import pytest
 
 import roundtrip
-from conftest import ROOT, requires_cifar10
+from conftest import ROOT
 
 AID = "a4_resnet"
 SOURCE = ROOT / "solutions" / AID / f"{AID}.ipynb"
@@ -56,44 +52,3 @@ def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
                                          "stride_on_second_conv", "batchnorm_missing"}
     mutants = roundtrip.assert_mutants_are_well_formed(AID)
     assert all(m["FEEDBACK"] for m in mutants.values())
-
-
-@pytest.fixture(scope="module")
-def cohort(tmp_path_factory):
-    roundtrip = pytest.importorskip("roundtrip")
-    return roundtrip.run_standard_cohort(AID, tmp_path_factory.mktemp("a4"))
-
-
-@pytest.mark.timeout(3600)
-@requires_cifar10
-def test_reference_gets_full_autograded_marks(cohort):
-    cohort, _ = cohort
-    assert set(cohort.max_scores) == TEST_CELLS
-    assert cohort.lost("reference") == set(), cohort.scores["reference"]
-
-
-@pytest.mark.timeout(3600)
-@requires_cifar10
-def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(cohort):
-    from course_grader.leaks import assert_no_leaks
-    assert_no_leaks([cohort[0].course / "feedback"], ROOT / "solutions")
-
-
-@pytest.mark.timeout(3600)
-@requires_cifar10
-def test_blank_release_is_graded_zero_not_crashed(cohort):
-    cohort, _ = cohort
-    assert set(cohort.scores["blank"]) == TEST_CELLS
-    assert cohort.total("blank") == 0, cohort.scores["blank"]
-
-
-@pytest.mark.timeout(3600)
-@requires_cifar10
-@pytest.mark.parametrize("name", [m.stem for m in MUTANTS])
-def test_mutant_loses_exactly_its_checks_with_feedback_naming_the_bug(cohort, name):
-    cohort, mutants = cohort
-    student = f"mutant_{name}"
-    assert set(cohort.scores[student]) == TEST_CELLS          # every check graded, none crashed the run
-    assert cohort.lost(student) == mutants[name]["LOSES"], cohort.scores[student]
-    expected = runpy.run_path(str(ROOT / "tests" / "mutants" / AID / f"{name}.py"))["FEEDBACK"]
-    assert expected in html.unescape(cohort.feedback(student))

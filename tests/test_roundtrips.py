@@ -1,0 +1,97 @@
+"""Every assignment through nbgrader and the judge, as a class would live it (one cohort each).
+
+For each assignment a cohort is executed and graded together: the reference (executed as a
+student, training in smoke), the blank release, every classic bug of tests/mutants/<aid>/ and
+every tampering submission of tests/tampers/<aid>/. The reference gets full marks and sees the
+accuracy it reached; the blank release gets 0 without breaking grading; each mutant loses
+exactly its checks with feedback naming the bug; no tampering raises a score; no feedback page
+holds a hidden test. Static checks of each assignment's source and release are in
+tests/test_aK_*_roundtrip.py.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import roundtrip
+from conftest import have_cifar10
+from course_grader import leaks
+
+ROOT = Path(__file__).resolve().parent.parent
+AIDS = ("a1_vgg", "a2_finetune", "a3_inception", "a4_resnet")
+MUTANTS = [(aid, name) for aid in AIDS for name in roundtrip.load_mutants(aid)]
+TAMPERS = [(aid, name) for aid in AIDS for name in roundtrip.load_tampers(aid)]
+# The first test to use a cohort pays for it: a dozen notebooks executed as students and ~20 graded.
+COHORT_TIMEOUT = pytest.mark.timeout(5400)
+_cohorts: dict[str, roundtrip.Cohort] = {}
+
+
+@pytest.fixture(scope="session")
+def cohorts(tmp_path_factory):
+    """``cohort(aid)``: that assignment's standard cohort, made on first use."""
+    if not have_cifar10():
+        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
+
+    def cohort(aid: str) -> roundtrip.Cohort:
+        if aid not in _cohorts:
+            _cohorts[aid], _ = roundtrip.run_standard_cohort(aid, tmp_path_factory.mktemp(aid))
+        return _cohorts[aid]
+
+    return cohort
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", AIDS)
+def test_committed_release_is_what_generate_assignment_makes(cohorts, aid):
+    fresh = nbformat.read(cohorts(aid).course / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    committed = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    assert [c.source for c in fresh.cells] == [c.source for c in committed.cells]
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", AIDS)
+def test_reference_gets_full_marks_and_sees_its_accuracy(cohorts, aid):
+    cohort = cohorts(aid)
+    assert set(cohort.max_scores) == roundtrip.grade_ids(aid, grade=True, solution=False)
+    assert cohort.scores["reference"] == cohort.max_scores
+    text = roundtrip.visible_text(cohort.feedback("reference"))
+    assert "on the grading subset" in text and "profile needs" in text   # the accuracy beside the threshold
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", AIDS)
+def test_blank_release_gets_zero_and_feedback_that_says_why(cohorts, aid):
+    cohort = cohorts(aid)
+    assert set(cohort.scores["blank"]) == set(cohort.max_scores)   # graded, not crashed
+    assert cohort.total("blank") == 0
+    assert "NotImplementedError" in cohort.feedback("blank")
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid, name", MUTANTS)
+def test_mutant_loses_exactly_its_checks_with_feedback_naming_the_bug(cohorts, aid, name):
+    cohort, mutant = cohorts(aid), roundtrip.load_mutants(aid)[name]
+    student = f"mutant_{name}"
+    assert set(cohort.scores[student]) == set(cohort.max_scores)
+    assert cohort.lost(student) == mutant["LOSES"], cohort.scores[student]
+    text = html.unescape(roundtrip.visible_text(cohort.feedback(student)))
+    phrases = mutant["FEEDBACK"] if isinstance(mutant["FEEDBACK"], list) else [mutant["FEEDBACK"]]
+    for phrase in phrases:
+        assert phrase in text, f"{name}: {phrase!r} not in the feedback"
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid, name", TAMPERS)
+def test_tampering_raises_no_score(cohorts, aid, name):
+    roundtrip.assert_tamper_gains_nothing(cohorts(aid), aid, name)
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", AIDS)
+def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(cohorts, aid):
+    cohort = cohorts(aid)
+    leaks.assert_no_leaks([cohort.course / "feedback"], ROOT / "solutions")
+    roundtrip.assert_no_hidden_lines(cohort.course / "feedback", aid)
