@@ -27,6 +27,18 @@ from .roster import Student, load_roster
 from .statuses import GRADED, MISSING, STATUS_TEXT
 
 
+NOT_FINISHED = "not_finished"
+
+
+def tampering(state: dict) -> str:
+    """The grades.csv/report text for a student the judge flagged, or ''."""
+    flags = state.get("flags") or []
+    if not flags:
+        return ""
+    cleared = " (cleared by the instructor after review)" if state.get("flags_cleared") else ""
+    return f"tampering suspected: {flags[0]}" + (f" (+{len(flags) - 1} more)" if len(flags) > 1 else "") + cleared
+
+
 @dataclass
 class Row:
     student_id: str
@@ -103,10 +115,14 @@ def cohort_table(assignment: str, root: Path, db_url: str, roster: list[Student]
         person = next((s for s in roster if s.student_id == sid), None) or subs[sid][3]
         row = Row(sid, person.first_name, person.last_name, person.email, on_roster=sid in listed,
                   state=states.get(sid, {}))
-        if sid in subs:
+        if sid in subs and sid not in states:
+            # A gradebook row without a state file: its grading never finished (a killed run; with a
+            # server database the row exists before the result). It is graded by the next run.
+            row.status, row.message = NOT_FINISHED, "grading did not finish: run `course grade` again"
+        elif sid in subs:
             row.scores, row.total, row.needs_manual, _ = subs[sid]
-            row.status = states.get(sid, {}).get("status", GRADED)
-            row.message = states.get(sid, {}).get("message", "")
+            row.status = states[sid].get("status", GRADED)
+            row.message = states[sid].get("message", "")
         rows.append(row)
     return Table(assignment, [cells[n] for n in order], rows, bool(roster))
 
@@ -116,13 +132,14 @@ def write_grades_csv(table: Table, path: Path) -> Path:
     names = [name for name, _, _ in table.cells]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student_id", "first_name", "last_name", "email", "status", *names, "total", "max_total",
-                    "needs_manual_grading", "note"])
+        w.writerow(["student_id", "first_name", "last_name", "email", "status", "tampering", *names, "total",
+                    "max_total", "needs_manual_grading", "note"])
         for r in table.rows:
             cells = ["" if r.scores.get(n) is None else f"{r.scores[n]:g}" for n in names]
             note = r.message if r.on_roster or not table.roster else ("not on the roster. " + r.message).strip()
-            w.writerow([r.student_id, r.first_name, r.last_name, r.email, r.status, *cells, f"{r.total:g}",
-                        f"{table.max_total:g}", "yes" if r.needs_manual else "no", note])
+            total = f"{r.total:g}" if r.status != NOT_FINISHED else ""
+            w.writerow([r.student_id, r.first_name, r.last_name, r.email, r.status, tampering(r.state), *cells,
+                        total, f"{table.max_total:g}", "yes" if r.needs_manual else "no", note])
     return path
 
 
@@ -223,6 +240,7 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
                            f"{sum(got) / len(got):.2f}" if got else "-"))
     failures = failure_counts(table, root)[:10]
     unsandboxed = sorted(r.student_id for r in table.rows if r.state and r.state.get("sandbox") == "off")
+    flagged = [(r.student_id, tampering(r.state)) for r in table.rows if tampering(r.state)]
     sandbox_text = {"on": "on (course_grader/sandbox)", "off": "OFF (--unsafe-no-sandbox)"}
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -236,6 +254,11 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
          f"sandbox</strong> (--unsafe-no-sandbox): the code of {len(unsandboxed)} student(s) ran with the "
          "grader's rights and could have read solutions/, the gradebook and other students' submissions: "
          f"{html.escape(', '.join(unsandboxed))}.</p>" if unsandboxed else ""),
+        *([f"<h2>Tampering suspected ({len(flagged)})</h2>",
+           "<p>The judge saw these submissions change what the checks rely on; their checks from that point "
+           "on scored 0. Review each; to score them on their verdicts run <code>course grade "
+           f"{html.escape(table.assignment)} --student ID --clear-flag</code>.</p>",
+           _table(["student", "what the judge saw"], flagged)] if flagged else []),
         "<h2>Grading settings</h2>",
         _table(["setting", "value"], [("profile", ", ".join(used) or "-"),
                                       ("grading sandbox", ", ".join(sandbox_text.get(v, v) for v in settings["sandbox"])

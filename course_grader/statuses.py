@@ -13,4 +13,5 @@ STATUS_TEXT = {
     FAILED: "grading stopped",
     MISSING: "no submission",
     "error": "NOT graded (internal error; run course grade again)",
+    "not_finished": "NOT graded (grading did not finish; run course grade again)",
 }

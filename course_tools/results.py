@@ -166,12 +166,14 @@ def assignment_run(aid: str):
 
 
 def ch2_vgg11(profile: Profile, device, root: Path) -> Outcome:
-    """torchvision's VGG-11 with BatchNorm (ImageNet head, 10 classes), fit's defaults."""
+    """torchvision's VGG-11 with BatchNorm (ImageNet head, 10 classes) at the chapter's VGG_LR."""
     import torchvision
+    lr = chapter_definitions("02_vgg", ("VGG_LR",), root)["VGG_LR"]
     seed_everything(0)
     model = torchvision.models.vgg11_bn(weights=None, num_classes=10)
     train_loader, test_loader = data.cifar10_loaders(profile, augment=True, device=device)
-    history = fit(model, train_loader, test_loader, epochs=profile.epochs, device=device, quiet=True)
+    history = fit(model, train_loader, test_loader, epochs=profile.epochs, device=device, quiet=True,
+                  optimizer=default_optimizer(model, lr=lr))
     return Outcome(model, history, test_loader, _test_split(test_loader, profile))
 
 

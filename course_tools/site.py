@@ -57,8 +57,6 @@ from pathlib import Path
 
 import yaml
 
-from course_utils.config import get_profile
-
 BUILD_DIR = Path("book") / "_build"   # relative to the project root
 STAGING = ".staging"                   # jupyter-book's --path-output, inside BUILD_DIR
 CACHE = ".jupyter_cache"               # the execution cache, inside BUILD_DIR
@@ -146,6 +144,11 @@ def cell_timeout(profile: str) -> int:
     return int(os.environ.get("COURSE_CELL_TIMEOUT") or TIMEOUTS[profile])
 
 
+def _profile_name(profile: str | None) -> str:
+    from course_utils.config import get_profile   # imports torch: only where a profile is chosen
+    return get_profile(profile).name
+
+
 def _prepare_cache(root: Path, profile: str) -> bool:
     """Clear the execution cache when it was filled under another stamp; True if it was cleared."""
     build_dir = root / BUILD_DIR
@@ -214,7 +217,7 @@ def execute(notebooks, profile: str | None = None, root: Path | None = None,
     raises :class:`ExecutionFailed` with the cell's traceback when one fails.
     """
     root = Path(root or Path.cwd()).resolve()
-    name = get_profile(profile).name
+    name = _profile_name(profile)
     paths = [str(Path(p).resolve()) for p in notebooks]
     _prepare_cache(root, name)
     cmd = [sys.executable, "-m", "course_tools.site", "_execute", "--root", str(root),
@@ -304,7 +307,7 @@ def build(profile: str | None = None, strict: bool = True, root: Path | None = N
     ``env`` adds to the environment of the build and its kernels; ``check`` raises ``subprocess.CalledProcessError`` when the build fails.
     """
     root = Path(root or Path.cwd()).resolve()
-    name = get_profile(profile).name
+    name = _profile_name(profile)
     build_dir = root / BUILD_DIR
     cache_cleared = _prepare_cache(root, name)
 
@@ -521,9 +524,9 @@ def _check_install_lines(app) -> None:
         return
     for path, found, expected in repo_url.disagreements(Path(app.srcdir), url, branch):
         logging.getLogger(__name__).warning(
-            f"the install line names {found!r}, but _config.yml's repository is {expected!r} "
+            f"{path}: the install line names {found!r}, but _config.yml's repository is {expected!r} "
             "(python -m course_tools.repo_url set URL rewrites every notebook)",
-            location=str(path), type="course", subtype="repo_url")
+            type="course", subtype="repo_url")
 
 
 def setup(app):

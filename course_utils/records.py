@@ -137,9 +137,9 @@ def show(name: str, live=None, profile: str = "full", root: str | Path | None = 
 def plot_beside(record: Record | None, live, title: str = ""):
     """Loss and accuracy per epoch of a recorded run and a live History, on shared axes."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    from .plots import PAGE_WIDTH_IN, integer_ticks
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.4))
     runs = [(live, "this run", "--")]
     if record is not None:
         runs.insert(0, (record.as_history(), f"recorded {record.profile} run", "-"))
@@ -154,7 +154,7 @@ def plot_beside(record: Record | None, live, title: str = ""):
     ax_acc.set_ylabel("accuracy (%)", fontsize=10)
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch", fontsize=10)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        integer_ticks(ax)
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)

@@ -114,12 +114,7 @@ def png_widths(cell) -> list[int]:
     return widths
 
 
-# The run-record figure (records.show(..., live=...)) is drawn by course_utils.records, wider
-# than the page for now; test_plots tracks it with a strict xfail. Drop this with that marker.
-RECORDS_FIGURE = ("records.show(",)
-
-
-def wide_figures(nb, limit: int = MAX_FIGURE_PX, exempt=RECORDS_FIGURE) -> list[str]:
+def wide_figures(nb, limit: int = MAX_FIGURE_PX, exempt=()) -> list[str]:
     """PNG outputs wider than ``limit`` pixels, except in cells that call an ``exempt`` name."""
     return [f"{w} px: {c.source.splitlines()[0][:60]}" for c in code_cells(nb)
             if not any(e in c.source for e in exempt)

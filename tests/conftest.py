@@ -73,6 +73,9 @@ class CourseCopy:
         if rel in self.failures:
             raise self.failures[rel]
         path = self.root / rel
+        cached = site.cached_notebook(self.root, path)   # the copy does not change during a session
+        if cached is not None:
+            return cached
         try:
             [done] = site.execute([path], self.PROFILE, self.root, env=self.env)
         except site.ExecutionFailed as exc:

@@ -39,6 +39,6 @@ def test_release_is_generated_and_holds_no_solution_or_hidden_test():
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
     assert {m.stem for m in MUTANTS} == {"freeze_nothing", "freeze_everything", "wrong_head_size",
-                                         "optimizer_all_parameters", "batchnorm_train_mode"}
+                                         "optimizer_all_parameters", "batchnorm_train_mode", "head_frozen_too"}
     mutants = roundtrip.assert_mutants_are_well_formed(AID)
     assert all(m["FEEDBACK"] for m in mutants.values())

@@ -49,6 +49,6 @@ def test_release_is_generated_and_holds_no_solution_or_hidden_test():
 
 def test_every_mutant_names_cells_that_exist_and_checks_it_loses():
     assert {m.stem for m in MUTANTS} == {"no_shortcut", "shortcut_after_relu", "projection_missing_stride2",
-                                         "stride_on_second_conv", "batchnorm_missing"}
+                                         "stride_on_second_conv", "batchnorm_missing", "projection_without_batchnorm"}
     mutants = roundtrip.assert_mutants_are_well_formed(AID)
     assert all(m["FEEDBACK"] for m in mutants.values())

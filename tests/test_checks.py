@@ -66,12 +66,29 @@ def test_count_ignores_a_patched_parameters_method(monkeypatch):
         checks.check_param_count(net, 0)
 
 
-def test_layer_sequence_points_at_the_first_wrong_layer():
+def test_layer_sequence_names_a_missing_an_extra_or_a_wrong_layer():
     expected = ["Conv2d(3->8, k3, s1, p1)", "ReLU", "MaxPool2d(k2, s2)", "Flatten", "Linear(128->10)"]
     checks.check_layer_sequence(tiny_net(), expected)
-    wrong = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10))
-    with pytest.raises(AssertionError, match=r"layer 1: expected ReLU, got MaxPool2d"):
-        checks.check_layer_sequence(wrong, expected)
+    missing = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10))
+    with pytest.raises(AssertionError, match=r"expected 5 layers, got 4\. Hint: ReLU is missing after "
+                                             r"Conv2d\(3->8, k3, s1, p1\) \(layer 0\)"):
+        checks.check_layer_sequence(missing, expected)
+    extra = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(128, 10))
+    with pytest.raises(AssertionError, match=r"BatchNorm2d\(8\) is there after ReLU \(layer 1\) but should not be"):
+        checks.check_layer_sequence(extra, expected)
+    swapped = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(128, 10))
+    with pytest.raises(AssertionError, match=r"layer 1: expected ReLU, got MaxPool2d\(k2, s2\)\. Hint: the layers "
+                                             r"before it were right \(Conv2d\(3->8, k3, s1, p1\)\)"):
+        checks.check_layer_sequence(swapped, expected)
+    first = nn.Sequential(nn.Conv2d(3, 8, 5, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10))
+    with pytest.raises(AssertionError, match="it is the first layer"):
+        checks.check_layer_sequence(first, expected)
+
+
+def test_output_shape_hint_names_the_class_count_when_only_it_differs():
+    with pytest.raises(AssertionError, match="1000 values per example where 10 are expected"):
+        checks.check_output_shape(nn.Linear(8, 1000), (2, 8), (2, 10))
 
 
 def test_module_types_present_and_absent():

@@ -131,11 +131,6 @@ def test_filters_and_feature_maps_draw_one_panel_each():
     readable(fig)
 
 
-# records.plot_beside (course_utils/records.py, not this module) draws 10 in wide with 9-pt
-# text, 6.75 pt on the page, and a lone one-epoch run gets fractional ticks. Strict: once it
-# is fixed (plots.PAGE_WIDTH_IN, plots.integer_ticks) this XPASSes and fails, and the marker
-# goes, with chapter_checks.RECORDS_FIGURE.
-@pytest.mark.xfail(strict=True, reason="records.plot_beside is wider than the page")
 def test_live_run_beside_its_record_is_readable_with_whole_epoch_ticks():
     from course_utils import records
     fig = records.plot_beside(None, history(1), title="ch2_vgg11")

@@ -144,20 +144,50 @@ def test_the_records_ship_with_the_package():
 
 # --- thresholds from records -----------------------------------------------------------------
 
-def thresholds():
-    return [(aid, p, t) for aid, by_profile in config.ACCURACY_THRESHOLDS.items() for p, t in by_profile.items()]
+def thresholds(table=None):
+    table = config.ACCURACY_THRESHOLDS if table is None else table
+    return [(aid, p, t) for aid, by_profile in table.items() for p, t in by_profile.items()]
 
 
-def test_every_measured_threshold_is_its_record_minus_its_margin():
-    for aid, profile, t in thresholds():
+def threshold_problems(table=None, root=None) -> list[str]:
+    """What is wrong between thresholds and records: a measured threshold above its record
+    minus its margin, on other data, or without a record; a provisional one whose record exists."""
+    problems = []
+    for aid, profile, t in thresholds(table):
+        record = records.load(t.record, profile, root)
+        where = f"ACCURACY_THRESHOLDS[{aid!r}][{profile!r}]"
         if t.provisional:
-            continue
-        record = records.load(t.record, profile)
-        assert record is not None, f"{aid}/{profile}: threshold {t.value} but no {profile} record of {t.record}"
-        assert record.data_variant == t.data_variant, (aid, profile)
-        assert t.value <= record.test_accuracy - t.margin + 1e-9, (
-            f"{aid}/{profile}: threshold {t.value} is above the record's {record.test_accuracy:.3f} "
-            f"minus the margin {t.margin}")
+            if record is not None:
+                problems.append(f"{where}: a {profile} record of {t.record} exists now: derive the "
+                                f"threshold from it (value <= accuracy - margin) and clear `provisional`")
+        elif record is None:
+            problems.append(f"{where} = {t.value} but there is no {profile} record of {t.record}")
+        elif record.data_variant != t.data_variant:
+            problems.append(f"{where} holds for {t.data_variant}, its record ran on {record.data_variant}")
+        elif t.value > record.test_accuracy - t.margin + 1e-9:
+            problems.append(f"{where} = {t.value} is above the record's {record.test_accuracy:.3f} "
+                            f"minus the margin {t.margin}")
+    return problems
+
+
+def test_every_threshold_agrees_with_the_records():
+    assert threshold_problems() == []
+
+
+def test_the_threshold_check_catches_each_kind_of_disagreement(tmp_path):
+    T = config.Threshold
+    records.save(make_record("a4_resnet", "cpu", test_accuracy=0.35), tmp_path)
+    records.save(make_record("a1_vgg", "cpu", test_accuracy=0.41, data_variant="cifar10"), tmp_path)
+    records.save(make_record("a3_inception", "full"), tmp_path)
+    table = {"a4_resnet": {"cpu": T(0.25, "a4_resnet", 0.12), "smoke": T(0.13, "a4_resnet", 0.07)},
+             "a1_vgg": {"cpu": T(0.30, "a1_vgg", 0.11)},
+             "a3_inception": {"full": T(0.80, "a3_inception", 0.03, provisional=config.NO_GPU)}}
+    problems = threshold_problems(table, tmp_path)
+    assert len(problems) == 4, problems
+    assert "is above the record's 0.350 minus the margin 0.12" in problems[0]
+    assert "no smoke record of a4_resnet" in problems[1]
+    assert "its record ran on cifar10" in problems[2]
+    assert "a full record of a3_inception exists now" in problems[3]
 
 
 # Visible on purpose: every threshold that no record backs yet, and why.
@@ -171,15 +201,6 @@ def test_the_provisional_thresholds_are_exactly_these_and_say_why():
     for aid, profile, t in thresholds():
         if t.provisional:
             assert t.provisional.startswith("provisional: ") and "record" in t.provisional
-            print(f"{aid:22s} {profile:5s} {t.value:.2f}  {t.provisional}")
-
-
-def test_a_provisional_threshold_must_go_once_its_record_exists():
-    for aid, profile, t in thresholds():
-        if t.provisional:
-            assert records.load(t.record, profile) is None, (
-                f"a {profile} record of {t.record} exists now: derive ACCURACY_THRESHOLDS[{aid!r}]"
-                f"[{profile!r}] from it (value <= accuracy - margin) and clear `provisional`")
 
 
 def test_the_grader_reads_the_same_numbers():

@@ -357,6 +357,7 @@ def test_judge_command_shows_only_the_files_and_passes_an_allow_listed_environme
         assert flag in cmd
     binds = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--bind", "--ro-bind", "--ro-bind-try", "--dev-bind")]
     assert str(files) in binds and str(tmp_path / "data") in binds and "--bind" not in cmd  # all read-only
+    assert cmd[cmd.index(str(files)) + 1] == sandbox.FILES_AT       # not where it lies: no course path inside
     assert not any(Path(b) == course or Path(b) in course.parents for b in binds)
     for secret in ("pw", "postgresql", "AWS_SECRET", "mail", "hook", "COURSE_X", "COURSE_DB_URL"):
         assert secret not in text, secret

@@ -58,7 +58,7 @@ def test_layer_sequence_describes_torchvision_make_layers(name, batch_norm):
 
 def test_layer_sequence_check_rejects_a_vgg_without_relu():
     no_relu = nn.Sequential(*[m for m in make_layers(cfgs["A"]) if not isinstance(m, nn.ReLU)])
-    with pytest.raises(AssertionError, match="expected ReLU"):
+    with pytest.raises(AssertionError, match=r"ReLU is missing after Conv2d\(3->64, k3, s1, p1\) \(layer 0\)"):
         checks.check_layer_sequence(no_relu, specs.vgg_features_layer_sequence(A1))
 
 

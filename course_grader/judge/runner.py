@@ -172,7 +172,9 @@ class Judge:
         self.checks._report = self.reports.append
         self.cpu_limit = float((task.get("limits") or {}).get("cpu_s") or 0)
         if self.cpu_limit:
+            from ..sandbox.limits import limit_cpu
             signal.signal(signal.SIGXCPU, _cpu_limit_hook(self.student, self.cpu_limit, self.cpu))
+            limit_cpu(self.cpu_limit)
         private = list(loader.modules.values())
         builtins_copies = list(loader.builtins_of.values())
         fast = guard.Snapshot.of_modules(guard.modules_named(guard.FAST_MODULES), private_modules=private,
@@ -217,7 +219,7 @@ class Judge:
         for index, cell in enumerate(self.task["cells"]):
             self.channel.send(event="start", cell=index)
             start = time.monotonic()
-            self.cell_flags = []
+            del self.cell_flags[:]
             self.cpu["exceeded"] = False
             self.student.deadline = start + float(self.task["cell_timeout"])
             try:

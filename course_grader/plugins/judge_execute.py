@@ -42,7 +42,7 @@ from ..sandbox import bwrap
 from ..settings import GRADING, grading_profile
 
 GRACE_S = 15.0          # host-side margin over a cell's time limit before the judge is killed
-START_S = 120.0         # time the judge may take to start (imports) before its first cell
+START_S = 600.0         # time the judge may take to start (imports; a loaded machine is slow) before its first cell
 FILE_LIMIT = 500 * 1024 ** 2
 FLAGS_NAME = "judge.json"
 
@@ -101,12 +101,15 @@ class JudgeExecute(NbGraderPreprocessor):
         workdir = Path(resources.get("metadata", {}).get("path") or ".")
         files = stage_files(workdir, self.judge_dir(resources) / "files" / self.student_id(resources))
         try:
-            task, where = task_for(nb, profile, timeout, str(files), limits)
+            task, where = task_for(nb, profile, timeout, bwrap.FILES_AT if bwrap.enabled() else str(files), limits)
             outcome = self.run_judge(task, files, timeout)
         finally:
             shutil.rmtree(files, ignore_errors=True)     # the judge had its own copy in its /tmp
-        apply_outcome(nb, where, outcome, accept_flags=self.accept_flags)
+        self.log.info("judge: %d cell result(s), done=%s, stopped=%r, exit code %s, flags %s, refused lines %d",
+                      len(outcome.cells), outcome.done, outcome.stopped, outcome.returncode,
+                      outcome.all_flags(), outcome.reader.stream.rejected)
         self.write_summary(resources, outcome)
+        apply_outcome(nb, where, outcome, accept_flags=self.accept_flags)
         return nb, resources
 
     # --- running the judge -----------------------------------------------------------------------
@@ -186,7 +189,9 @@ class JudgeExecute(NbGraderPreprocessor):
         path = self.judge_dir(resources) / f"{self.student_id(resources)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"flags": outcome.all_flags(), "not_graded": outcome.not_graded,
-                                    "rejected_lines": outcome.reader.stream.rejected}, indent=1))
+                                    "stopped": outcome.stopped, "exit_code": outcome.returncode,
+                                    "cells": len(outcome.cells), "rejected_lines": outcome.reader.stream.rejected},
+                                   indent=1))
 
 
 class Outcome:
@@ -225,7 +230,8 @@ class Outcome:
         if self.fault:
             return "the judge failed: " + self.fault.strip().splitlines()[-1][:300]
         if not self.started and not self.done:
-            return f"the judge did not start (exit code {self.returncode})"
+            why = f"exit code {self.returncode}" if not self.stopped else f"no answer within {START_S:g} s"
+            return f"the judge did not start ({why})"
         return ""
 
     def all_flags(self) -> list[str]:

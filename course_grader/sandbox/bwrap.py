@@ -19,7 +19,7 @@ read-only                                      the system (/usr, /etc, /bin, /li
                                                ``$COURSE_DATA_DIR``, the tensor cache
                                                (``$COURSE_CACHE_DIR``), ``$TORCH_HOME``, and a
                                                private copy of the submission's files (weights;
-                                               never a notebook)
+                                               never a notebook) at ``/submission``
 fresh, size-limited tmpfs                      ``/tmp`` and ``/dev/shm``: the judge copies the
                                                files there and works in that copy, so nothing a
                                                student's code writes outlives the run
@@ -64,6 +64,7 @@ MODE_ENV = "COURSE_SANDBOX"            # "off": grade without the sandbox (set b
 SLOT_ENV = "COURSE_WORKER_SLOT"        # set by `course grade` for each worker process (internal)
 BASE_UID = 61000                       # slot k runs as uid/gid BASE_UID + k (no passwd entry needed)
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+FILES_AT = "/submission"               # where the judge finds the submission's files (read-only)
 # The environment of the judge: these names, and nothing else, pass through.
 PASS_NAMES = frozenset({
     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ",
@@ -196,7 +197,9 @@ def bwrap_arguments(settings: SandboxConfig, files: Path, env: Mapping[str, str]
     args += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp",
              "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
     read_only = [p for p in settings.read_only if not any(p == s or s in p.parents for s in system)]
-    args += _mount_points([("--ro-bind", p) for p in read_only + [files]], mounted=system)
+    args += _mount_points([("--ro-bind", p) for p in read_only], mounted=system)
+    # At a fixed path of its own: binding it where it lies would show the course's folder names.
+    args += ["--ro-bind", str(files), FILES_AT]
     args += ["--chdir", "/tmp", "--clearenv"]
     for name, value in sorted(env.items()):
         args += ["--setenv", name, value]

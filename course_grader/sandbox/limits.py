@@ -25,10 +25,17 @@ def _lower(which: int, soft: int, hard: int | None = None) -> None:
 
 
 def apply_limits(cpu_s: float, mem_gb: float, fsize_gb: float, nproc: int) -> None:
-    # At the soft limit the judge stops the running cell (SIGXCPU); at the hard one the kernel
-    # kills the process (code that ignores the stop).
-    _lower(resource.RLIMIT_CPU, int(cpu_s), int(2 * cpu_s + 30))
+    """Memory, file size and processes now; CPU time from :func:`limit_cpu` once the judge is ready."""
     _lower(resource.RLIMIT_DATA, int(mem_gb * GiB))
     _lower(resource.RLIMIT_FSIZE, int(fsize_gb * GiB))  # a bigger write fails with EFBIG
     _lower(resource.RLIMIT_NPROC, nproc)                 # per uid: each worker slot has its own
     _lower(resource.RLIMIT_CORE, 0)
+
+
+def limit_cpu(cpu_s: float) -> None:
+    """``cpu_s`` more CPU seconds from now (the judge's own start-up does not count): at the soft
+    limit the judge stops the running cell (SIGXCPU); at the hard one the kernel kills the process
+    (code that ignores the stop)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    _lower(resource.RLIMIT_CPU, used + int(cpu_s), used + int(2 * cpu_s + 30))

@@ -28,4 +28,4 @@ class BasicBlock(nn.Module):
 
 LOSES = {"test_residual_branch"}
 
-FEEDBACK = "layer 0: expected Conv2d(16->32, k3, s2, p1), got Conv2d(16->32, k3, s1, p1)"
+FEEDBACK = ["layer 0: expected Conv2d(16->32, k3, s2, p1), got Conv2d(16->32, k3, s1, p1)", "it is the first layer"]
