@@ -25,12 +25,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Grading runs each notebook in the judge (course_grader/judge): the student's code in a sandbox
 # and a thread of its own, the checks where it cannot reach them. Per-cell timeout, memory and
-# CPU time come from the grading profile (course_grader/settings.py, GRADING); set
+# CPU time come from the grading profile (course_utils/profiles.py); set
 # c.JudgeExecute.cell_timeout / memory_gb / cpu_seconds here to change them. Execute.timeout is
 # nbgrader's own spelling of the per-cell timeout: keep the two equal.
-from course_grader.settings import GRADING as _GRADING, grading_profile as _grading_profile  # noqa: E402
+from course_grader.settings import grading as _grading, grading_profile as _grading_profile  # noqa: E402
 
-c.Execute.timeout = _GRADING[_grading_profile()].cell_timeout_s
+c.Execute.timeout = _grading(_grading_profile()).cell_timeout_s
 
 # The original tests are what run: edited read-only cells get their source back (stock
 # OverwriteCells) and deleted ones are put back in place (RestoreCells, see course_grader/plugins/restore_cells.py).

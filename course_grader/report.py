@@ -209,8 +209,8 @@ def grading_settings(table: Table) -> dict:
     """Profile(s) and limits recorded with the graded students, and the assignment's thresholds."""
     states = [r.state for r in table.rows if r.state]
     seen = lambda key: sorted({str(s.get(key)) for s in states if s.get(key) not in (None, "")})
-    from course_utils import specs
-    thresholds = getattr(specs, "ACCURACY_THRESHOLDS", {}).get(table.assignment, {})
+    from course_utils.profiles import ACCURACY_THRESHOLDS
+    thresholds = {p: t.value for p, t in ACCURACY_THRESHOLDS.get(table.assignment, {}).items()}
     times = sorted(s["seconds"] for s in states if s.get("status") == GRADED and s.get("seconds"))
     return {"profile": seen("profile"), "sandbox": seen("sandbox"), "cell timeout (s)": seen("cell_timeout"),
             "kernel memory (GB)": seen("memory_gb"), "accuracy thresholds": thresholds,
@@ -267,7 +267,7 @@ def write_report(table: Table, root: Path, directory: Path) -> Path:
                                       ("kernel memory limit (GB)", ", ".join(settings["kernel memory (GB)"]) or "-"),
                                       ("autograde wall time (s)", settings["autograde time (s)"] or "-"),
                                       ("maximum score", f"{table.max_total:g}")]),
-        "<h3>Accuracy thresholds (course_utils.specs)</h3>",
+        "<h3>Accuracy thresholds (course_utils.profiles)</h3>",
         _table(["profile", "threshold"], threshold_rows) if threshold_rows else "<p>none for this assignment</p>",
         "<h2>Scores</h2>", f"<img src='{png.name}' alt='score histogram'>",
         "<h2>Checks</h2>", _table(["check", "points", "full marks", "pass rate", "mean score"], check_rows),

@@ -67,8 +67,8 @@ class GradingRun:
     def prepare(cls, course: Course, assignment: str, workers: int = 1) -> "GradingRun":
         profile = settings.grading_profile()
         config = course.load_config()
-        timeout = int(config.JudgeExecute.get("cell_timeout", settings.GRADING[profile].cell_timeout_s))
-        memory = float(config.JudgeExecute.get("memory_gb", settings.GRADING[profile].memory_gb))
+        timeout = int(config.JudgeExecute.get("cell_timeout", settings.grading(profile).cell_timeout_s))
+        memory = float(config.JudgeExecute.get("memory_gb", settings.grading(profile).memory_gb))
         # A student's whole run: a handful of slow cells, not every cell at its limit.
         budget = 4 * timeout + 120
         return cls(course, assignment, max(1, workers), profile, timeout, memory, budget,

@@ -26,10 +26,6 @@ import enum
 import hashlib
 import json
 import os
-import platform
-import shlex
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import roundtrip
 from course_grader import leaks
-from course_utils import specs
+from course_utils import profiles
 
 AID = "a3_inception"
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def test_assignment_page_links_the_release_and_states_points_and_thresholds():
     assert f"{{download}}`{AID}.ipynb <../../assignments/{AID}/{AID}.ipynb>`" in page
     assert (ROOT / "book" / "assignments" / "../../assignments" / AID / f"{AID}.ipynb").resolve() == RELEASE
     assert f"{AID}_model.pt" in page
-    for profile, threshold in specs.ACCURACY_THRESHOLDS[AID].items():
+    for profile, threshold in profiles.THRESHOLD_VALUES[AID].items():
         assert f"| `{profile}` |" in page and f"| {threshold:.0%}" in page, profile
     points = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader.get("points") for c in source_cells()}
     for grade_id in AUTOGRADED | {"written_1x1_savings"}:

@@ -1,4 +1,4 @@
-"""course_utils.records and the thresholds tied to them (course_utils.config.ACCURACY_THRESHOLDS).
+"""course_utils.records and the thresholds tied to them (course_utils.profiles.ACCURACY_THRESHOLDS).
 
 Records: JSON round trip, save/load/show, the labelled line and the side-by-side plot, the data
 variant read from a data directory's layout, and the committed records themselves.
@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from conftest import ROOT, requires_cifar10
-from course_utils import config, records
+from course_utils import config, profiles, records
 from course_utils.train import History, evaluate
 
 ASSIGNMENTS = ("a1_vgg", "a2_finetune", "a3_inception", "a4_resnet")
@@ -145,7 +145,7 @@ def test_the_records_ship_with_the_package():
 # --- thresholds from records -----------------------------------------------------------------
 
 def thresholds(table=None):
-    table = config.ACCURACY_THRESHOLDS if table is None else table
+    table = profiles.ACCURACY_THRESHOLDS if table is None else table
     return [(aid, p, t) for aid, by_profile in table.items() for p, t in by_profile.items()]
 
 
@@ -175,13 +175,13 @@ def test_every_threshold_agrees_with_the_records():
 
 
 def test_the_threshold_check_catches_each_kind_of_disagreement(tmp_path):
-    T = config.Threshold
+    T = profiles.Threshold
     records.save(make_record("a4_resnet", "cpu", test_accuracy=0.35), tmp_path)
     records.save(make_record("a1_vgg", "cpu", test_accuracy=0.41, data_variant="cifar10"), tmp_path)
     records.save(make_record("a3_inception", "full"), tmp_path)
     table = {"a4_resnet": {"cpu": T(0.25, "a4_resnet", 0.12), "smoke": T(0.13, "a4_resnet", 0.07)},
              "a1_vgg": {"cpu": T(0.30, "a1_vgg", 0.11)},
-             "a3_inception": {"full": T(0.80, "a3_inception", 0.03, provisional=config.NO_GPU)}}
+             "a3_inception": {"full": T(0.80, "a3_inception", 0.03, provisional=profiles.NO_GPU)}}
     problems = threshold_problems(table, tmp_path)
     assert len(problems) == 4, problems
     assert "is above the record's 0.350 minus the margin 0.12" in problems[0]
@@ -204,11 +204,9 @@ def test_the_provisional_thresholds_are_exactly_these_and_say_why():
 
 
 def test_the_grader_reads_the_same_numbers():
-    from course_utils import specs
     for aid, profile, t in thresholds():
-        assert config.accuracy_threshold(aid, profile) == specs.accuracy_threshold(aid, profile) == t.value
-        assert specs.ACCURACY_THRESHOLDS[aid][profile] == t.value
-    assert config.transfer_threshold("course", "smoke") == config.ACCURACY_THRESHOLDS["a2_finetune"]["smoke"].value
+        assert profiles.accuracy_threshold(aid, profile) == profiles.THRESHOLD_VALUES[aid][profile] == t.value
+    assert profiles.transfer_threshold("course", "smoke") == profiles.ACCURACY_THRESHOLDS["a2_finetune"]["smoke"].value
 
 
 def untrained_model(aid: str, profile):
@@ -234,4 +232,4 @@ def test_an_untrained_model_fails_the_threshold(aid, profile_name):
     classes = pretrained.TARGET_CLASSES if aid == "a2_finetune" else None
     with torch.no_grad():
         _, acc = evaluate(untrained_model(aid, profile), data.eval_loader(profile, "cpu", classes), "cpu")
-    assert acc < config.accuracy_threshold(aid, profile_name), (aid, profile_name, acc)
+    assert acc < profiles.accuracy_threshold(aid, profile_name), (aid, profile_name, acc)

@@ -11,7 +11,7 @@ import torchvision
 from torchvision.models.googlenet import BasicConv2d, Inception
 
 import roundtrip
-from course_utils import specs
+from course_utils import profiles, specs
 from course_utils.summary import count_parameters
 
 AID = "a3_inception"
@@ -224,7 +224,7 @@ def test_a3_network_shapes_equal_the_reference_forward_pass(reference):
 
 
 def test_a3_accuracy_thresholds_are_ordered_fractions_above_chance():
-    t = specs.ACCURACY_THRESHOLDS[AID]
+    t = profiles.THRESHOLD_VALUES[AID]
     assert set(t) == {"smoke", "cpu", "full"}
     assert 0.1 < t["smoke"] <= t["cpu"] <= t["full"] < 1
-    assert specs.accuracy_threshold(AID, "cpu") == t["cpu"]
+    assert profiles.accuracy_threshold(AID, "cpu") == t["cpu"]

@@ -8,7 +8,7 @@ from torchvision.models.resnet import BasicBlock as TorchvisionBlock
 
 import roundtrip
 from conftest import requires_cifar10
-from course_utils import checks, specs
+from course_utils import profiles, checks, specs
 
 AID = "a4_resnet"
 
@@ -126,10 +126,10 @@ def test_reference_solution_rejects_the_same_depths(reference):
 # --- Thresholds --------------------------------------------------------------------------------
 
 def test_a4_thresholds_exist_for_every_profile_and_beat_chance():
-    thresholds = specs.ACCURACY_THRESHOLDS[AID]
+    thresholds = profiles.THRESHOLD_VALUES[AID]
     assert set(thresholds) == {"smoke", "cpu", "full"}
     assert 0.1 < thresholds["smoke"] < thresholds["cpu"] < thresholds["full"] < 1
-    assert specs.accuracy_threshold(AID, "cpu") == thresholds["cpu"]
+    assert profiles.accuracy_threshold(AID, "cpu") == thresholds["cpu"]
 
 
 @requires_cifar10
@@ -141,5 +141,5 @@ def test_untrained_resnet20_does_not_reach_the_smoke_threshold(reference, tmp_pa
         path = tmp_path / f"untrained{seed}.pt"
         torch.save(reference["ResNetCIFAR"](20).state_dict(), path)
         with pytest.raises(AssertionError, match="test accuracy"):
-            checks.check_trained_accuracy(reference["ResNetCIFAR"](20), path, specs.accuracy_threshold(AID, "smoke"),
+            checks.check_trained_accuracy(reference["ResNetCIFAR"](20), path, profiles.accuracy_threshold(AID, "smoke"),
                                           profile=get_profile("smoke"))

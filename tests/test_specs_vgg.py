@@ -9,7 +9,7 @@ from torchvision.models.vgg import cfgs, make_layers
 
 import roundtrip
 from conftest import requires_cifar10
-from course_utils import checks, specs
+from course_utils import profiles, checks, specs
 
 TORCHVISION_COLUMNS = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
 A1 = specs.VGG_CFGS["vgg11"]
@@ -107,7 +107,7 @@ def test_cifar_variant_differs_from_torchvision_only_in_the_classifier():
 
 
 def test_thresholds_cover_every_profile_and_beat_chance():
-    thresholds = specs.ACCURACY_THRESHOLDS["a1_vgg"]
+    thresholds = profiles.THRESHOLD_VALUES["a1_vgg"]
     assert set(thresholds) == {"smoke", "cpu", "full"}
     assert 0.10 < thresholds["smoke"] <= thresholds["cpu"] <= thresholds["full"] < 1
 
@@ -120,7 +120,7 @@ def test_untrained_model_fails_the_smoke_threshold(reference):
     torch.manual_seed(0)
     model = reference["VGG11CIFAR"](num_classes=10, batch_norm=True)
     _, acc = evaluate(model, eval_loader(get_profile("smoke"), device="cpu"), device="cpu")
-    assert acc < specs.accuracy_threshold("a1_vgg", "smoke")
+    assert acc < profiles.accuracy_threshold("a1_vgg", "smoke")
 
 
 @requires_cifar10
@@ -145,7 +145,7 @@ def test_reference_training_reaches_the_threshold(profile_name, monkeypatch):
     model, _ = namespace["train_model"](namespace["profile"], namespace["device"])
     seconds = time.perf_counter() - start
     _, acc = evaluate(model, eval_loader(namespace["profile"], device="cpu"), device="cpu")
-    threshold = specs.accuracy_threshold("a1_vgg", profile_name)
+    threshold = profiles.accuracy_threshold("a1_vgg", profile_name)
     print(f"\na1_vgg reference, {profile_name} profile: accuracy {acc:.1%} on the grading subset "
           f"(threshold {threshold:.0%}), training {seconds:.0f} s")
     assert acc >= threshold

@@ -68,7 +68,7 @@ def main() -> None:
     import torchvision.models  # noqa: F401
 
     import course_utils
-    for name in ("config", "data", "summary", "metrics", "specs", "checks", "pretrained", "train", "plots"):
+    for name in ("profiles", "config", "data", "summary", "metrics", "specs", "checks", "pretrained", "train", "plots"):
         __import__(f"course_utils.{name}")
     del course_utils
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 PACKAGE = "course_utils"
 # What checks, specs and the hidden tests use (directly or through each other).
-PRELOAD = ("config", "summary", "metrics", "data", "specs", "checks", "pretrained", "train")
+PRELOAD = ("profiles", "config", "summary", "metrics", "data", "specs", "checks", "pretrained", "train")
 
 
 class PrivateLoader:

@@ -312,6 +312,7 @@ class Judge:
         test_builtins = dict(self.loader.builtins_of["course_utils"])
         test_builtins.update(print=lambda *a, **k: None, type=_test_type, isinstance=remote_isinstance)
         ns.update(checks=self.checks, specs=self.specs, pretrained=self.loader.modules["course_utils.pretrained"],
+                  profiles=self.loader.modules["course_utils.profiles"],
                   torch=torch, nn=torch.nn, os=os, copy=copy, profile=self.profile, device=self.device,
                   __builtins__=test_builtins, __name__="__grading__")
         return ns

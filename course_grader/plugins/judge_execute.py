@@ -39,7 +39,7 @@ from traitlets import Bool, Float, Integer
 from ..judge.protocol import MAX_MESSAGE, Reader
 from ..notebooks import grade_id, is_test_cell
 from ..sandbox import bwrap
-from ..settings import GRADING, grading_profile
+from ..settings import grading, grading_profile
 
 GRACE_S = 15.0          # host-side margin over a cell's time limit before the judge is killed
 START_S = 600.0         # time the judge may take to start (imports; a loaded machine is slow) before its first cell
@@ -94,7 +94,7 @@ class JudgeExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         profile = grading_profile()
-        figures = GRADING[profile]
+        figures = grading(profile)
         timeout = self.cell_timeout or figures.cell_timeout_s
         limits = {"cpu_s": self.cpu_seconds or figures.cpu_s, "mem_gb": self.memory_gb or figures.memory_gb,
                   "fsize_gb": self.file_size_gb, "nproc": self.processes}

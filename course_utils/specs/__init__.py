@@ -13,8 +13,3 @@ from .vgg import *  # noqa: F401,F403
 
 # Accuracy thresholds live in course_utils.config (one home per per-profile figure, each tied
 # to its run record). These names remain as aliases until the notebooks use config's.
-from ..config import ACCURACY_THRESHOLDS as _THRESHOLDS
-from ..config import accuracy_threshold, transfer_threshold  # noqa: F401
-
-ACCURACY_THRESHOLDS: dict[str, dict[str, float]] = {
-    aid: {p: t.value for p, t in by_profile.items()} for aid, by_profile in _THRESHOLDS.items()}
