@@ -24,8 +24,9 @@ What this adds to a plain ``jupyter-book build .`` (which also works, with ``_co
   cache, so a test that needs a chapter's outputs and the site build share one run.
 * **No stale success.** After a failed or interrupted build every page is re-read (Sphinx
   would skip an unchanged page whose notebook failed, and the next build would pass).
-* **A per-profile cell timeout** (``execute.timeout``, Jupyter Book's default is 30 s):
-  ``TIMEOUTS`` below, or ``$COURSE_CELL_TIMEOUT``; ``--timeout`` bounds the whole build.
+* **A per-profile cell timeout** (``execute.timeout``, Jupyter Book's default is 30 s): the
+  profile's ``site_cell_timeout_s`` (``course_utils.profiles``), or ``$COURSE_CELL_TIMEOUT``;
+  ``--timeout`` bounds the whole build.
 * **Strict by default.** Warnings are errors (``-W --keep-going``), and a notebook that fails
   to execute is such a warning, so a broken chapter fails the build. ``_config.yml`` itself
   sets ``nb_execution_raise_on_error`` (a plain ``jupyter-book build`` stops at the first
@@ -60,11 +61,6 @@ import yaml
 BUILD_DIR = Path("book") / "_build"   # relative to the project root
 STAGING = ".staging"                   # jupyter-book's --path-output, inside BUILD_DIR
 CACHE = ".jupyter_cache"               # the execution cache, inside BUILD_DIR
-
-# Seconds one cell may run. cpu: a whole chapter must fit in 5 min, so a cell over 10 min is a
-# hang or a regression. full: 30 epochs of VGG-11 on a modest GPU take 10-20 min.
-TIMEOUTS = {"smoke": 300, "cpu": 600, "full": 3600}
-
 
 @dataclass
 class BuildResult:
@@ -141,7 +137,9 @@ def source_digest(root: Path) -> str:
 
 
 def cell_timeout(profile: str) -> int:
-    return int(os.environ.get("COURSE_CELL_TIMEOUT") or TIMEOUTS[profile])
+    """Seconds one chapter cell may run while the site is built."""
+    from course_utils.profiles import PROFILES
+    return int(os.environ.get("COURSE_CELL_TIMEOUT") or PROFILES[profile].site_cell_timeout_s)
 
 
 def _profile_name(profile: str | None) -> str:

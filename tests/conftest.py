@@ -142,8 +142,9 @@ def pytest_sessionfinish(session, exitstatus):
 # is a notebook test wherever it is; round trips are whole modules of nbgrader and kernel runs.
 NOTEBOOK_FIXTURES = {"executed_notebook", "built", "built_page"}
 NOTEBOOK_TESTS = ("tests/test_leaks.py::test_built_site_has_no_leaks",)
-ROUNDTRIP_MODULES = ("tests/test_a*_roundtrip.py", "tests/test_grading_pipeline.py", "tests/test_cohort_*.py",
-                     "tests/test_sandbox.py", "tests/test_release_sync.py")
+ROUNDTRIP_MODULES = ("tests/test_roundtrips.py", "tests/test_grading_pipeline.py", "tests/test_cohort_*.py",
+                     "tests/test_sandbox.py", "tests/test_release_sync.py", "tests/test_integrity.py",
+                     "tests/test_grader_faults.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -422,16 +422,16 @@ def visible_text(html_page: str) -> str:
 # --- hidden tests in feedback, however they are encoded --------------------------------------------
 
 def hidden_lines(aid: str, solutions: Path = ROOT / "solutions") -> list[str]:
-    """The significant lines of ``aid``'s hidden tests (whitespace removed, 12 characters or more)."""
+    """The lines only ``aid``'s hidden tests have (whitespace removed, 12 characters or more; a
+    line that also stands outside every hidden block, like an import, is public)."""
     from course_grader.plugins.hide_hidden_tests import HIDDEN_BLOCK
-    found = []
+    squeeze = lambda line: "".join(line.split())
+    hidden, public = [], set()
     for cell in source_notebook(aid, solutions).cells:
+        public |= {squeeze(l) for l in HIDDEN_BLOCK.sub("", cell.source).splitlines()}
         for block in HIDDEN_BLOCK.findall(cell.source):
-            for line in block.splitlines()[1:-1]:
-                key = "".join(line.split())
-                if len(key) >= 12 and not key.startswith("#"):
-                    found.append(key)
-    return found
+            hidden += [squeeze(l) for l in block.splitlines()[1:-1]]
+    return [key for key in dict.fromkeys(hidden) if len(key) >= 12 and not key.startswith("#") and key not in public]
 
 
 def assert_no_hidden_lines(folder: Path, aid: str, solutions: Path = ROOT / "solutions") -> int:

@@ -68,6 +68,7 @@ def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
     # record beside this run, ResNet-20 history, confusion matrix, misclassified gallery
     assert count_images(nb) >= 8
     assert pages.tall_outputs(nb) == []
+    assert pages.wide_figures(nb) == []
 
 
 @requires_cifar10

@@ -71,6 +71,7 @@ def test_chapter_climbs_every_rung_and_shows_records_or_says_they_are_missing(ex
     # the final run beside its record
     assert count_images(nb) >= 7
     assert pages.tall_outputs(nb) == []
+    assert pages.wide_figures(nb) == []
     # smoke is meant to take well under a minute on an idle machine; a busy one is slower
     assert seconds < 300, f"{seconds:.0f} s in the smoke profile"
 

@@ -41,8 +41,14 @@ class Interrupted(BaseException):
     """Raised in the student thread to stop a cell that ran past its time limit."""
 
 
-class HandOverTimeout(Exception):
-    """The student thread did not answer within the cell's time limit."""
+class HandOverTimeout(BaseException):
+    """The student thread did not answer within the cell's time limit. A ``BaseException``, so
+    that a check's ``except Exception`` does not take it for the student's error."""
+
+
+class OutOfStep(BaseException):
+    """A reply that does not answer the request just made: the student thread cannot be trusted
+    to run the rest of the notebook."""
 
 
 class ForeignModule(AssertionError):
@@ -110,6 +116,7 @@ class StudentThread:
         self._released: list[int] = []
         self._next = 1
         self.deadline = None              # time.monotonic() by which the current cell must end
+        self._seq = 0
         self.thread = threading.Thread(target=self._serve, name="student", daemon=True)
         self.thread.start()
         self.ident = self.thread.ident
@@ -118,11 +125,11 @@ class StudentThread:
     def _serve(self) -> None:
         while True:
             self._request.acquire()
-            kind, payload = self._box[0]
+            seq, kind, payload = self._box[0]
             try:
-                reply = ("ok", self._run(kind, payload))
+                reply = (seq, "ok", self._run(kind, payload))
             except BaseException as exc:  # noqa: BLE001 - every failure becomes data
-                reply = ("raised", self._describe_exception(exc))
+                reply = (seq, "raised", self._describe_exception(exc))
             self._box[0] = reply
             self._reply.release()
 
@@ -177,12 +184,16 @@ class StudentThread:
     # --- the judge thread ------------------------------------------------------------------------
     def request(self, kind: str, payload):
         """Hand ``(kind, payload)`` to the student thread and wait for its reply."""
-        self._box[0] = (kind, payload)
+        self._seq += 1
+        self._box[0] = (self._seq, kind, payload)
         self._request.release()
         limit = -1 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
         if not self._reply.acquire(timeout=limit):
             raise HandOverTimeout()
-        status, value = self._box[0]
+        reply = self._box[0]
+        if type(reply) is not tuple or len(reply) != 3 or reply[0] != self._seq:
+            raise OutOfStep()
+        _, status, value = reply
         self.verify()
         self.trust.check_judge_modules()
         if status == "raised":

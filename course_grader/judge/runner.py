@@ -27,7 +27,7 @@ import torch
 
 from . import guard
 from .protocol import MAX_LINE, MAX_MESSAGE
-from .remote import (ForeignModule, HandOverTimeout, Remote, StudentError, StudentThread, Trust,
+from .remote import (ForeignModule, HandOverTimeout, OutOfStep, Remote, StudentError, StudentThread, Trust,
                      remote_isinstance, remote_type)
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[^\n]*$", re.M)
@@ -230,6 +230,10 @@ class Judge:
             except _Abandon as stop:
                 self.channel.send(event="abandoned", cell=index, why=str(stop))
                 return
+            except OutOfStep:
+                self.channel.send(event="abandoned", cell=index,
+                                  why="the student thread answered out of turn (tampering suspected)")
+                return
             self._check_integrity()
             result.update(event="cell", cell=index, seconds=round(time.monotonic() - start, 3),
                           flags=list(self.cell_flags))
@@ -257,7 +261,11 @@ class Judge:
         return {"kind": "code", "passed": error is None, "error": error}
 
     def run_test(self, cell: dict) -> dict:
-        namespace = self.test_namespace()
+        try:
+            namespace = self.test_namespace()
+        except HandOverTimeout:
+            return {"kind": "test", "passed": False, "notes": [], "reports": [],
+                    "message": self._interrupted("your code, while the test's names were read,")}
         source = MARKER.sub("", cell["source"])
         notes: list[str] = []
         del self.reports[:]
