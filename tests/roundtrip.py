@@ -188,6 +188,15 @@ def load_tampers(aid: str) -> dict[str, dict]:
     return tampers
 
 
+def load_honest(aid: str) -> dict[str, dict]:
+    """``{name: {"CELLS", "NOTE"}}`` from tests/honest/<aid>/*.py."""
+    found = {}
+    for path in sorted((ROOT / "tests" / "honest" / aid).glob("*.py")):
+        ns = runpy.run_path(str(path))
+        found[path.stem] = {"CELLS": ns["CELLS"], "NOTE": ns["NOTE"]}
+    return found
+
+
 def tamper_submission(aid: str, tamper: dict, mutants: dict, release: Path, work: Path) -> Path:
     """The mutant (or blank release) underneath, its cheat added; the mutant's own trained weights."""
     from nbformat.v4 import new_code_cell
@@ -225,6 +234,11 @@ def run_standard_cohort(aid: str, tmp: Path, extra: dict[str, Path] | None = Non
         subs[f"mutant_{name}"] = execute_as_student(nb, work / f"mutant_{name}", aid)
     for name, tamper in load_tampers(aid).items():
         subs[f"tamper_{name}"] = tamper_submission(aid, tamper, mutants, release, work / f"tamper_{name}")
+    for name, variant in load_honest(aid).items():   # correct, written differently: the reference's weights
+        folder = write_unexecuted(make_submission(aid, variant["CELLS"], release=release), work / f"honest_{name}", aid)
+        for weights in (work / "reference").glob("*.pt"):
+            shutil.copy(weights, folder / weights.name)
+        subs[f"honest_{name}"] = folder
     subs.update(extra or {})
     return grade_cohort(aid, subs, course), mutants
 

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AIDS = ("a1_vgg", "a2_finetune", "a3_inception", "a4_resnet")
 MUTANTS = [(aid, name) for aid in AIDS for name in roundtrip.load_mutants(aid)]
 TAMPERS = [(aid, name) for aid in AIDS for name in roundtrip.load_tampers(aid)]
+HONEST = [(aid, name) for aid in AIDS for name in roundtrip.load_honest(aid)]
 # The first test to use a cohort pays for it: a dozen notebooks executed as students and ~20 graded.
 COHORT_TIMEOUT = pytest.mark.timeout(5400)
 _cohorts: dict[str, roundtrip.Cohort] = {}
@@ -90,8 +91,32 @@ def test_tampering_raises_no_score(cohorts, aid, name):
 
 
 @COHORT_TIMEOUT
+@pytest.mark.parametrize("aid, name", HONEST)
+def test_an_honest_variant_gets_full_marks_and_its_warnings_are_notes(cohorts, aid, name):
+    cohort = cohorts(aid)
+    assert cohort.scores[f"honest_{name}"] == cohort.max_scores
+    assert roundtrip.load_honest(aid)[name]["NOTE"] in roundtrip.visible_text(cohort.feedback(f"honest_{name}"))
+
+
+@COHORT_TIMEOUT
 @pytest.mark.parametrize("aid", AIDS)
 def test_no_feedback_page_of_the_cohort_holds_a_hidden_test(cohorts, aid):
     cohort = cohorts(aid)
     leaks.assert_no_leaks([cohort.course / "feedback"], ROOT / "solutions")
     roundtrip.assert_no_hidden_lines(cohort.course / "feedback", aid)
+
+
+@COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", AIDS)
+def test_the_reference_scores_the_same_over_three_gradings(cohorts, aid):
+    from course_grader import cli, gradebook
+    from course_grader.course import Course
+    cohort = cohorts(aid)
+    first = (cohort.scores["reference"], roundtrip.visible_text(cohort.feedback("reference")))
+    for _ in range(2):
+        cli.grade(Course(cohort.course), aid, quiet=True, workers=1, force=True, students=["reference"],
+                  unsafe_no_sandbox=roundtrip.NO_SANDBOX)
+        again = (gradebook.scores(Course(cohort.course).db_url, aid)["reference"],
+                 roundtrip.visible_text(cohort.feedback("reference")))
+        assert again[0] == first[0] == cohort.max_scores
+        assert again[1].count("passed") == first[1].count("passed")
