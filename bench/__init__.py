@@ -88,7 +88,7 @@ def measure(profile, parts=PARTS, report=print) -> list[Row]:
                 "; ".join(f"{p} {v:,.0f} img/s (loss {r['loss'][p]:.3f}, {r['step'][p]})"
                           for p, v in r["img_s"].items()) + f"; batch {profile.batch_size}, last of 2 epochs")
     if "speedrun" in parts:
-        add("speedrun", "Chapter 5 ResNet speed run", *course.speedrun_result(profile))
+        add("speedrun", "Chapter 6 speed run (final recipe)", *course.speedrun_result(profile))
     if "airbench" in parts:   # Chapter 6's final recipe beside airbench94 (bench/airbench.py)
         from . import airbench
         for what, value, detail in airbench.bench_rows(profile):

@@ -250,7 +250,7 @@ def ch5_pair_member(depth: int, residual: bool):
 
 
 def speedrun(profile: Profile, device, root: Path) -> Outcome:
-    """Chapter 5's speed run (course_utils.speedrun's final recipe, as the profile scales it)."""
+    """Chapter 6's speed run (course_utils.speedrun's final recipe, as the profile scales it)."""
     from dataclasses import asdict
 
     from course_utils import speedrun as sr

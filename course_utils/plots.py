@@ -175,16 +175,20 @@ def plot_layer_costs(names, params, macs, title: str | None = None):
     return fig
 
 
+def _panel_grid(count: int, ncols: int, max_cell_in: float):
+    """A grid of square panels for ``count`` images, as wide as the page allows."""
+    nrows = math.ceil(count / ncols)
+    cell = min(max_cell_in, PAGE_WIDTH_IN / ncols)
+    return plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4), squeeze=False)
+
+
 def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None):
     """First-layer filters (out×3×k×k) as small RGB images, each rescaled to [0, 1]."""
     w = weight.detach().cpu().float()
     lo = w.amin(dim=(1, 2, 3), keepdim=True)
     hi = w.amax(dim=(1, 2, 3), keepdim=True)
     w = ((w - lo) / (hi - lo).clamp(min=1e-8)).permute(0, 2, 3, 1)
-    nrows = math.ceil(len(w) / ncols)
-    cell = min(1.0, PAGE_WIDTH_IN / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4),
-                             squeeze=False)
+    fig, axes = _panel_grid(len(w), ncols, max_cell_in=1.0)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(w):
@@ -208,10 +212,7 @@ def show_feature_maps(model: torch.nn.Module, layer: torch.nn.Module, image: tor
     finally:
         handle.remove()
     maps = captured["out"][0][:n]
-    nrows = math.ceil(len(maps) / ncols)
-    cell = min(1.3, PAGE_WIDTH_IN / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4),
-                             squeeze=False)
+    fig, axes = _panel_grid(len(maps), ncols, max_cell_in=1.3)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(maps):

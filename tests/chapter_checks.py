@@ -9,17 +9,25 @@ from __future__ import annotations
 import base64
 import re
 import struct
+from pathlib import Path
 
 import nbformat
 
 from course_utils.plots import MIN_TEXT_PT, PAGE_WIDTH_IN
 
-SETUP_CELL = '''# Setup: installs the course package where it is missing (Colab); locally a no-op.
-try:
-    import course_utils
-except ImportError:
-    %pip install --quiet "cnn-course @ git+https://github.com/cnn-course/cnn-course"
-    import course_utils'''
+def _setup_cell() -> str:
+    """The first cell of every chapter, its install line naming the repository of _config.yml."""
+    from course_tools import repo_url
+    spec = repo_url.install_spec(*repo_url.read_config(Path(__file__).resolve().parent.parent))
+    return ("# Setup: installs the course package where it is missing (Colab); locally a no-op.\n"
+            "try:\n"
+            "    import course_utils\n"
+            "except ImportError:\n"
+            f'    %pip install --quiet "{spec}"\n'
+            "    import course_utils")
+
+
+SETUP_CELL = _setup_cell()
 
 MAX_CODE_COLUMNS = 88          # black's default: no code cell scrolls sideways at 1280 px
 # A PNG output shown at full size: the page width at the inline backend's 100 dpi, plus what

@@ -9,7 +9,7 @@ import pytest
 import chapter_checks as pages
 from conftest import ROOT
 
-CHAPTERS = ["01_cnn_basics", "02_vgg", "03_transfer_learning", "04_googlenet"]
+CHAPTERS = ["01_cnn_basics", "02_vgg", "03_transfer_learning", "04_googlenet", "05_resnet", "06_training_fast"]
 INTRO = ROOT / "book" / "intro.md"
 
 

@@ -169,21 +169,16 @@ def plant_in_notebook(notebook: Path, lines: list[str]) -> None:
     nbformat.write(nb, notebook)
 
 
-def test_a_solution_block_planted_in_a_release_is_caught(toy, tmp_path):
+@pytest.mark.parametrize("lines, found", [
+    (TOY_SOLUTION.splitlines()[4:9], r"solution from .*cell tiny_net"),
+    (TOY_TEST.splitlines()[5:9], r"hidden from .*cell test_tiny_net"),
+], ids=["solution block", "hidden test"])
+def test_a_block_planted_in_a_release_is_caught(toy, tmp_path, lines, found):
     solutions, release = toy
     planted = tmp_path / "planted.ipynb"
     shutil.copy(release, planted)
-    plant_in_notebook(planted, TOY_SOLUTION.splitlines()[4:9])
-    with pytest.raises(AssertionError, match=r"solution from .*cell tiny_net"):
-        assert_no_leaks(planted, solutions)
-
-
-def test_a_hidden_test_planted_in_a_release_is_caught(toy, tmp_path):
-    solutions, release = toy
-    planted = tmp_path / "planted.ipynb"
-    shutil.copy(release, planted)
-    plant_in_notebook(planted, TOY_TEST.splitlines()[5:9])
-    with pytest.raises(AssertionError, match=r"hidden from .*cell test_tiny_net"):
+    plant_in_notebook(planted, lines)
+    with pytest.raises(AssertionError, match=found):
         assert_no_leaks(planted, solutions)
 
 

@@ -211,7 +211,7 @@ def test_train_source_smoke_writes_a_checkpoint_named_and_carded_by_its_sha256(t
     card = json.loads(checkpoint.with_suffix(".json").read_text())
     digest = pretrained.sha256_of(checkpoint)
     assert card["sha256"] == digest and checkpoint.stem.endswith(digest[:8])
-    assert card["preset"] == "smoke" and card["train_images"] == 5 * pretrained.SOURCE_PRESETS["smoke"]["train_per_class"]
+    assert card["preset"] == "smoke" and card["train_images"] == 5 * pretrain_source.SOURCE_PRESETS["smoke"]["train_per_class"]
     assert card["command"] == f"python -m course_tools.pretrain_source --preset smoke --out-dir {tmp_path}"
     state = CourseWeights(checkpoint.name, digest, directory=tmp_path).get_state_dict()
     pretrained.CourseCNN().load_state_dict(state, strict=True)
