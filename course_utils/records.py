@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -159,6 +160,8 @@ def plot_beside(record: Record | None, live, title: str = ""):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
     where = record.summary() if record else missing_line(title or "this run")
+    # a record's summary is longer than the page is wide at 10 pt: wrap it, never widen the figure
+    where = textwrap.fill(where, width=95)
     fig.suptitle(f"{title}\n{where}" if title else where, fontsize=10)
     fig.tight_layout()
     return fig

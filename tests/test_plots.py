@@ -31,6 +31,9 @@ def class_sorted(per_class=20):
 def readable(fig):
     plt.close(fig)                 # drawn and measured, not shown: keep pyplot's list short
     assert fig.get_figwidth() <= plots.PAGE_WIDTH_IN + 1e-9, fig.get_figwidth()
+    # the inline backend saves with bbox_inches="tight": text past the edge widens the picture
+    tight = fig.get_tightbbox().width
+    assert tight <= plots.PAGE_WIDTH_IN * 1.05, f"{tight:.2f} in wide once cropped to its text"
     small = [(t, round(s, 1)) for t, s in plots.text_sizes(fig) if s < plots.MIN_TEXT_PT]
     assert not small, f"text under {plots.MIN_TEXT_PT} pt on the page: {small[:5]}"
 
@@ -138,3 +141,17 @@ def test_live_run_beside_its_record_is_readable_with_whole_epoch_ticks():
         ticks = visible_ticks(ax)
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     readable(fig)
+
+
+def test_a_long_record_summary_wraps_instead_of_widening_the_figure():
+    from course_utils import records
+    record = records.Record(
+        name="ch5_resnet20", profile="smoke", device="cpu (2 threads), a long processor name here",
+        data_variant="cifar10-jpeg-q75", test_accuracy=0.4, test_images=1000,
+        test_set="test split, the first 1,000 images in class order", epochs=1, wall_s=12.0,
+        history={"train_loss": [1.0], "train_acc": [0.3], "val_loss": [1.1], "val_acc": [0.4],
+                 "epoch_time": [12.0]},
+        torch="2.14.1", commit="abc123", date="2026-12-03T10:00:00+00:00",
+        command="python -m course_tools.results --profile smoke --only ch5_resnet20")
+    assert len(record.summary()) > 100
+    readable(records.plot_beside(record, history(1), title="ch5_resnet20"))
