@@ -6,6 +6,7 @@ points and thresholds; every mutant and tampering submission names cells that ex
 (Each assignment is graded in tests/test_roundtrips.py.)"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import nbformat
@@ -15,6 +16,7 @@ import roundtrip
 from conftest import ROOT
 from course_grader import leaks
 from course_utils import profiles
+from course_utils.profiles import PROFILES
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,19 @@ def test_assignment_page_links_the_release_and_states_points_and_thresholds(aid)
     page = (ROOT / "book" / "assignments" / f"{aid}.md").read_text()
     assert f"../../assignments/{aid}/{aid}.ipynb" in page
     assert f"{aid}_model.pt" in page
-    for profile, threshold in profiles.THRESHOLD_VALUES[aid].items():
-        assert f"`{profile}`" in page and f"{threshold:.0%}".rstrip("%") in page, profile
+    rows = {m[1]: m[0] for m in re.finditer(r"^\| `(smoke|cpu|full)` \|.*$", page, re.M)}
+    for name, profile in PROFILES.items():
+        row = rows[name]       # the page's row of this profile: sizes, epochs, threshold agree
+        if aid == "a2_finetune":
+            labels = profile.train_per_class or 5000
+            graded = 5 * (profile.eval_per_class or 1000)
+            assert re.match(rf"\| `{name}` \| {labels:,}\b.*\| {graded:,} \|", row), row
+            wanted = [profiles.transfer_threshold(b, name) for b in ("course", "imagenet")]
+        else:
+            assert f"{profile.train_size:,} images, {profile.epochs} epoch" in row, row
+            wanted = [profiles.accuracy_threshold(aid, name)]
+        stated = [float(p) for p in re.findall(r"\| (\d+(?:\.\d+)?) ?%", row)]
+        assert stated == [round(100 * w) for w in wanted], (row, wanted)
     points = {gid: c.metadata.nbgrader.get("points") for gid, c in cells(aid).items()}
     for gid in CONTRACTS[aid].tests | {CONTRACTS[aid].written}:
         assert f"`{gid}` | {points[gid]} |" in page, gid
