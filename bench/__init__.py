@@ -58,7 +58,6 @@ def measure(profile, parts=PARTS, report=print) -> list[Row]:
 
     from . import course, throughput
     rows: list[Row] = []
-    cuda = torch.cuda.is_available()
     sizes = _sizes(profile)
 
     def add(*args):

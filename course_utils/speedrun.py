@@ -31,7 +31,6 @@ measures every rung and writes one run record per rung.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, fields, replace
 

@@ -1,4 +1,5 @@
 """Test-wide settings: the smoke profile, and the offline CIFAR-10 copy when it exists."""
+import functools
 import os
 from pathlib import Path
 
@@ -19,12 +20,20 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 
+@functools.cache
 def have_cifar10() -> bool:
     from course_utils.data import data_root, layout
     return layout(data_root()) is not None
 
 
-requires_cifar10 = pytest.mark.skipif(not have_cifar10(), reason="CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
+# Looked for when a marked test is set up, not when this file is imported.
+requires_cifar10 = pytest.mark.requires_cifar10
+NO_CIFAR10 = "CIFAR-10 is not on disk (set COURSE_DATA_DIR)"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("requires_cifar10") and not have_cifar10():
+        pytest.skip(NO_CIFAR10)
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +138,16 @@ def executed_notebook():
     """``executed_notebook(path) -> (notebook, seconds)``: a chapter executed once per test run
     (in the smoke profile, in the course copy), shared with the site build."""
     return course_copy.notebook
+
+
+@pytest.fixture(scope="module")
+def executed(request, executed_notebook):
+    """The test module's ``CHAPTER`` executed: ``(notebook, its outputs as text, seconds)``."""
+    from notebook_runner import outputs_text
+    if not have_cifar10():
+        pytest.skip(NO_CIFAR10)
+    nb, seconds = executed_notebook(request.module.CHAPTER)
+    return nb, outputs_text(nb), seconds
 
 
 def pytest_sessionfinish(session, exitstatus):

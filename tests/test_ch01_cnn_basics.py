@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import chapter_checks as pages
-from conftest import have_cifar10, requires_cifar10
+from conftest import requires_cifar10
 from course_grader import leaks
 from course_utils import specs
-from notebook_runner import count_images, execute_notebook, outputs_text
+from notebook_runner import count_images, execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "01_cnn_basics.ipynb"
@@ -59,14 +59,6 @@ def test_chapter_defines_each_training_term_before_fit_uses_them():
                       if c.cell_type == "markdown")
     missing = [t for t in TERMS if f"**{t}**" not in before]
     assert not missing, f"not defined (in bold) before fit is used: {missing}"
-
-
-@pytest.fixture(scope="module")
-def executed(executed_notebook):
-    if not have_cifar10():
-        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
-    return nb, outputs_text(nb), seconds
 
 
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):

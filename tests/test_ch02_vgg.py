@@ -11,11 +11,11 @@ import pytest
 import torchvision
 
 import chapter_checks as pages
-from conftest import have_cifar10, requires_cifar10
+from conftest import requires_cifar10
 from course_grader import leaks
 from course_utils import records, specs
 from course_utils.summary import count_parameters
-from notebook_runner import count_images, execute_notebook, outputs_text
+from notebook_runner import count_images, execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "02_vgg.ipynb"
@@ -40,14 +40,6 @@ def test_chapter_collapses_the_long_printouts():
               if "hide-output" in c.metadata.get("tags", [])]
     assert any("print(vgg11.features)" in s for s in tagged)
     assert sum("summarize(" in s for s in tagged) == 2
-
-
-@pytest.fixture(scope="module")
-def executed(executed_notebook):
-    if not have_cifar10():
-        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
-    return nb, outputs_text(nb), seconds
 
 
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):

@@ -8,11 +8,11 @@ import pytest
 import torchvision
 
 import chapter_checks as pages
-from conftest import have_cifar10, requires_cifar10
+from conftest import requires_cifar10
 from course_grader import leaks
 from course_utils import records, specs, tables
 from course_utils.summary import count_parameters
-from notebook_runner import count_images, execute_notebook, outputs_text
+from notebook_runner import count_images, execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "04_googlenet.ipynb"
@@ -30,14 +30,6 @@ def test_chapter_builds_with_torchvision_blocks_and_leaks_no_a3_answer():
 # The first test to use the executed chapter pays for the run: about a minute on an idle
 # machine, several on a busy shared one.
 EXECUTION_TIMEOUT = pytest.mark.timeout(1800)
-
-
-@pytest.fixture(scope="module")
-def executed(executed_notebook):
-    if not have_cifar10():
-        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
-    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
-    return nb, outputs_text(nb), seconds
 
 
 @EXECUTION_TIMEOUT

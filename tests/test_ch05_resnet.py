@@ -10,16 +10,10 @@ import pytest
 
 import chapter_checks as pages
 from conftest import ROOT, requires_cifar10
-from notebook_runner import count_images, execute_notebook, outputs_text
+from notebook_runner import count_images, execute_notebook
 
 CHAPTER = ROOT / "book" / "05_resnet.ipynb"
 SETUP_CELL = pages.SETUP_CELL
-
-
-@pytest.fixture(scope="module")
-def executed(executed_notebook):
-    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
-    return nb, seconds
 
 
 def test_chapter_is_committed_without_outputs_and_starts_with_the_setup_cells():
@@ -63,7 +57,7 @@ def test_chapter_contains_no_run_of_assignment_solution_or_hidden_test_lines():
 @requires_cifar10
 @pytest.mark.timeout(1200)
 def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
-    nb, _ = executed
+    nb, _, _ = executed
     # two residual-block diagrams, gradient norms, plain vs residual curves, the ResNet-20
     # record beside this run, ResNet-20 history, confusion matrix, misclassified gallery
     assert count_images(nb) >= 8
@@ -74,7 +68,7 @@ def test_chapter_executes_in_smoke_and_shows_its_plots(executed):
 @requires_cifar10
 @pytest.mark.timeout(1200)
 def test_chapter_numbers_agree_with_the_specs(executed):
-    text = outputs_text(executed[0])
+    text = executed[1]
     assert "MISMATCH" not in text and "DIFFERENT" not in text
     assert text.count(" ok") >= 6 + 10          # ResNet-20 and ResNet-18 shape walk-throughs, row by row
     assert re.search(r"specs\.resnet18_params\(\) = 11,689,512 +\(equal\)", text)
@@ -84,7 +78,7 @@ def test_chapter_numbers_agree_with_the_specs(executed):
 @requires_cifar10
 @pytest.mark.timeout(1200)
 def test_chapter_reports_measured_runs_not_claims(executed):
-    text = outputs_text(executed[0])
+    text = executed[1]
     assert "profile: smoke" in text
     for name in ("plain-20", "ResNet-20"):
         assert re.search(rf"{name}: train loss [\d.]+, train accuracy [\d.]+%, test accuracy [\d.]+%", text), name

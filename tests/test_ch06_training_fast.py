@@ -14,12 +14,6 @@ from notebook_runner import count_images, execute_notebook, outputs_text
 CHAPTER = ROOT / "book" / "06_training_fast.ipynb"
 
 
-@pytest.fixture(scope="module")
-def executed(executed_notebook):
-    nb, seconds = executed_notebook(CHAPTER)   # once per test run, shared with the site build
-    return nb, seconds
-
-
 def test_chapter_is_committed_without_outputs_and_opens_with_the_setup_cells():
     nb = pages.read(CHAPTER)
     code = pages.code_cells(nb)
@@ -55,8 +49,7 @@ def test_each_rung_is_one_short_recipe_change_in_the_chapter():
 @requires_cifar10
 @pytest.mark.timeout(900)
 def test_chapter_climbs_every_rung_and_shows_records_or_says_they_are_missing(executed):
-    nb, seconds = executed
-    text = outputs_text(nb)
+    nb, text, seconds = executed
     for k, rung in enumerate(speedrun.LADDER):
         assert re.search(rf"rung {k} \({rung.key}\):\n  changed: ", text), rung.key
     assert len(re.findall(r"test accuracy [\d.]+% \([\d.]+% with \w+ TTA\) in [\d.]+ s",

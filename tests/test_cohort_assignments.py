@@ -27,7 +27,7 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_grader import cli, gradebook, leaks
+from course_grader import leaks
 from course_grader.course import Course
 
 pytestmark = pytest.mark.slow

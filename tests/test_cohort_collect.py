@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import zipfile
 
@@ -10,7 +9,7 @@ import nbformat
 import pytest
 
 import roundtrip as rt
-from course_grader import gradebook, submissions
+from course_grader import submissions
 from course_grader.plugins.zip_collect import TimestampExtractor
 from course_grader.roster import Student, load_roster, student_for
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 import roundtrip
-from conftest import have_cifar10
+from conftest import NO_CIFAR10, have_cifar10
 from course_grader import leaks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ _cohorts: dict[str, roundtrip.Cohort] = {}
 def cohorts(tmp_path_factory):
     """``cohort(aid)``: that assignment's standard cohort, made on first use."""
     if not have_cifar10():
-        pytest.skip("CIFAR-10 is not on disk (set COURSE_DATA_DIR)")
+        pytest.skip(NO_CIFAR10)
 
     def cohort(aid: str) -> roundtrip.Cohort:
         if aid not in _cohorts:
