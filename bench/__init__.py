@@ -54,7 +54,6 @@ def _sizes(profile) -> dict:
 
 def measure(profile, parts=PARTS, report=print) -> list[Row]:
     """Run the selected parts; ``report`` receives each row as soon as it is measured."""
-
     from . import course, throughput
     rows: list[Row] = []
     sizes = _sizes(profile)
