@@ -512,6 +512,30 @@ def _colab_role(name, rawtext, text, lineno, inliner, options=None, content=None
     return [nodes.reference(rawtext, "Open in Colab", refuri=url, classes=["colab-link"])], []
 
 
+def record_line(name: str, profile: str) -> str:
+    """What a page says about the recorded run ``name`` in ``profile``: time, device, accuracy."""
+    from course_utils import records
+    record = records.load(name, profile)
+    if record is None:
+        return f"not measured yet (no {profile}-profile record)"
+    epochs = f"{record.epochs} epoch{'s' if record.epochs != 1 else ''}"
+    return (f"{epochs} in {record.wall_s:,.0f} s on {record.device}: "
+            f"{100 * record.test_accuracy:.1f} % ({record.date[:10]}, {record.data_variant})")
+
+
+def _record_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{record}`a1_vgg/cpu``` -> the recorded reference run's time, device and accuracy."""
+    from docutils import nodes
+
+    run, _, profile = text.strip().partition("/")
+    try:
+        line = record_line(run, profile)
+    except ValueError as error:
+        message = inliner.reporter.error(f"{{record}}`{text}`: {error}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.inline(rawtext, line, classes=["course-record"])], []
+
+
 def _check_install_lines(app) -> None:
     """Every notebook's ``%pip install`` line must name the repository of ``_config.yml``."""
     from sphinx.util import logging
@@ -536,6 +560,7 @@ def setup(app):
     app.connect("html-page-context", _notebook_buttons, priority=510)   # after sphinx-book-theme's
     app.connect("build-finished", _copy_mathjax)
     app.add_role("colab", _colab_role)
+    app.add_role("record", _record_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -122,6 +122,7 @@ def test_assignment_page_links_the_release_and_states_points_and_thresholds(aid)
     rows = {m[1]: m[0] for m in re.finditer(r"^\| `(smoke|cpu|full)` \|.*$", page, re.M)}
     for name, profile in PROFILES.items():
         row = rows[name]       # the page's row of this profile: sizes, epochs, threshold agree
+        assert f"{{record}}`{aid}/{name}`" in row, f"{name}: no measured training time"
         if aid == "a2_finetune":
             labels = profile.train_per_class or 5000
             graded = 5 * (profile.eval_per_class or 1000)

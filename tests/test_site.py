@@ -179,6 +179,9 @@ def test_assignment_page_opens_and_downloads_the_released_notebook(built, page):
         assert ((built.html / page).parent / href).read_bytes() == (built_project(built) / release).read_bytes()
     text = " ".join(doc.select_one("article").get_text().split())
     assert "%env COURSE_PROFILE=" in text, f"{page}: does not say how to choose a profile"
+    from course_tools.site import record_line
+    for profile in ("smoke", "cpu", "full"):   # the measured training time, from the records
+        assert record_line(name, profile) in text, f"{page}: no {profile} record line"
 
 
 def test_assignments_index_says_how_to_choose_a_profile_and_what_each_costs(built):
