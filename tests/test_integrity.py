@@ -80,6 +80,20 @@ WARNINGS = {
     "writes_stderr": "import sys\nprint('progress: 50%', file=sys.stderr)\n" + MODEL,
 }
 
+# What honest code does that changes torch behind the scenes: the first optimizer of a class
+# wraps that class's `step` (torch's profiling hook); a scheduler wraps its optimizer's.
+ORDINARY_TORCH = {
+    "makes_optimizers": """import torch
+_w = torch.nn.Parameter(torch.ones(3))
+for _make in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop):
+    _opt = _make([_w], lr=0.1)
+    _sched = torch.optim.lr_scheduler.OneCycleLR(_opt, max_lr=0.1, total_steps=10)
+    (_w ** 2).sum().backward()
+    _opt.step()
+    _sched.step()
+""" + MODEL,
+}
+
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
@@ -95,7 +109,7 @@ def cohort(tmp_path_factory):
 
     subs = {"reference": student("reference", MODEL)}
     subs.update({name: student(name, code + "\n" + MODEL if "def make_model" not in code else code)
-                 for name, code in {**LEAKS, **WARNINGS}.items()})
+                 for name, code in {**LEAKS, **WARNINGS, **ORDINARY_TORCH}.items()})
     graded = rt.grade_cohort(AID, subs, course, workers=2)
     graded.solutions = solutions
     return graded
@@ -132,3 +146,9 @@ def test_warnings_cost_no_point_and_are_shown_as_notes(cohort, name):
         for category in ("UserWarning", "DeprecationWarning", "FutureWarning", "RuntimeWarning"):
             assert f"note: {category}: a {category} from make_model" in text, category
         assert "no points lost" in text
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY_TORCH))
+def test_ordinary_torch_use_is_not_taken_for_tampering(cohort, name):
+    assert cohort.scores[name] == cohort.max_scores, cohort.scores[name]
+    assert "tampering suspected" not in rt.visible_text(cohort.feedback(name))
