@@ -29,4 +29,5 @@ class BasicBlock(nn.Module):
 
 LOSES = {"test_residual_branch", "test_zero_init_residual", "test_param_counts", "test_accuracy"}
 
-FEEDBACK = "layer 1: expected BatchNorm2d(16), got Conv2d(16->16, k3, s1, p1)"
+FEEDBACK = ["residual branch (conv1, bn1, conv2, bn2) of BasicBlock(16, 16, stride=1): expected 4 layers, got 2",
+            "BatchNorm2d(16) is missing after Conv2d(16->16, k3, s1, p1) (layer 0)"]

@@ -20,4 +20,5 @@ class BasicBlock(nn.Module):
 
 LOSES = {"test_shortcut", "test_zero_init_residual", "test_param_counts"}
 
-FEEDBACK = "projection shortcut (block.shortcut) of BasicBlock(16, 32, stride=2): expected 2 layers, got 0 layers"
+FEEDBACK = ["projection shortcut (block.shortcut) of BasicBlock(16, 32, stride=2): expected 2 layers, got 0",
+            "Conv2d(16->32, k1, s2, p0), BatchNorm2d(32) is missing at the start"]

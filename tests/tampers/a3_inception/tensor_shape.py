@@ -14,4 +14,4 @@ def _shape(self):
 torch.Tensor.shape = property(_shape)
 torch.Tensor.size = lambda self, dim=None: _shape(self) if dim is None else _shape(self)[dim]
 '''}
-FLAGGED = "torch._tensor.Tensor"
+FLAGGED = "torch.Tensor.shape was added"
