@@ -7,8 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# The offline CIFAR-10 copy beside the project, unless COURSE_DATA_DIR says otherwise.
-SHARED_DATA := $(wildcard $(abspath ..)/shared/data/cifar10)
+# The offline CIFAR-10 copy beside the project (or beside the checkout this one was cloned from,
+# e.g. `git clone . /tmp/fresh`), unless COURSE_DATA_DIR says otherwise.
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+SHARED_DATA := $(firstword $(wildcard $(abspath ..)/shared/data/cifar10 \
+                 $(if $(filter /%,$(ORIGIN)),$(abspath $(ORIGIN)/..)/shared/data/cifar10)))
 ifneq ($(SHARED_DATA),)
 export COURSE_DATA_DIR ?= $(SHARED_DATA)
 endif
