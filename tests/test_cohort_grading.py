@@ -344,7 +344,8 @@ def test_grades_csv_has_one_row_per_roster_student(run):
     by = {r["student_id"]: r for r in rows}
     assert by["absent"]["status"] == "missing" and by["absent"]["test_shape"] == ""
     assert {"test_shape", "test_params", "test_accuracy", "written_why", "total"} <= set(rows[0])
-    assert by["ref"]["total"] == "4" and by["patched"]["test_shape"] == "1" and by["patched"]["total"] == "1"
+    assert by["ref"]["total"] == "4" and by["patched"]["test_shape"] == "0" and by["patched"]["total"] == "0"
+    assert "tampering suspected" in by["patched"]["status"] + by["patched"].get("tampering", ""), by["patched"]
     assert by["ref"]["written_why"] == "" and by["ref"]["needs_manual_grading"] == "yes"
     assert by["badjson"]["status"] == "invalid_json" and "JSON" in by["badjson"]["note"]
 

@@ -122,7 +122,10 @@ def test_two_workers_grade_into_postgres(graded):
 def test_renamed_notebook_is_graded_under_the_assignment_name(graded):
     ref = next(o for o in graded["outcomes"] if o.student == "ref")
     assert "graded as 'a0_blobs.ipynb'" in ref.message
-    assert (graded["course"] / "submitted" / "ref" / AID / f"{AID}.ipynb").exists()
+    # graded from a staged copy under the assignment's name; what the student handed in stays as it was
+    assert (graded["course"] / "autograded" / "ref" / AID / f"{AID}.ipynb").exists()
+    assert not (graded["course"] / "submitted" / "ref" / AID / f"{AID}.ipynb").exists()
+    assert list((graded["course"] / "submitted" / "ref" / AID).glob("*.ipynb")) != []
 
 
 def test_report_reads_the_postgres_gradebook(graded):
