@@ -8,11 +8,11 @@ For each ``submitted/<student>/<aid>/`` folder, :func:`grade_cohort`
 2. triages what nbgrader cannot read (empty file, invalid JSON, JSON that is not a notebook,
    no notebook, another assignment's notebook): such a submission gets a gradebook row with
    zero on every cell and a feedback page that says what was wrong;
-3. autogrades the rest in a worker process (``python -m course_utils.cohort``: nbgrader's
-   ``autograde`` then ``generate_feedback`` through its Python API), with the kernel from
-   :mod:`course_utils.kernel` (memory limit) and the per-cell timeout from nbgrader_config.py;
-   if nbgrader gives up (the kernel died, hung, or the student's run exceeded its time budget)
-   the submission is recorded like a triaged one, with the reason;
+3. autogrades the rest in a worker process (:mod:`.worker`: nbgrader's ``autograde`` then
+   ``generate_feedback`` through its Python API), the notebook run by the judge in the
+   sandbox (:mod:`.sandbox`) as the worker slot's own user, with the limits of
+   nbgrader_config.py; if nbgrader gives up (the kernel died, hung, or the student's run
+   exceeded its time budget) the submission is recorded like a triaged one, with the reason;
 4. records the result. With SQLite, workers autograde against a private copy of the gradebook
    and only this process writes to ``gradebook.db``, one student at a time under a lock, in
    short transactions (a kill leaves it intact); with a server database (PostgreSQL,
@@ -36,7 +36,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from .feedback_page import write_feedback_page
 from .roster import Student, load_roster
 from .statuses import FAILED, GRADED, STATUS_TEXT
 from .submissions import fingerprint, inspect_submission, released_ids, stage, submitted_students
+from .sandbox import slots
 from .worker import Worker
 
 
@@ -224,8 +225,9 @@ class CohortGrader:
                  f"kernel memory {s.memory_gb:g} GB")
         if self.mode is not None and todo:
             self.say(self.mode.note)
+        slots_held = ExitStack()   # a sandbox user of its own per worker, across concurrent runs too
         workers = [Worker(s.root, s.assignment, s.reports / "tmp", self.worker_env(slot))
-                   for slot in range(min(s.workers, len(todo)))]
+                   for slot in slots_held.enter_context(slots.claimed(min(s.workers, len(todo))))]
         for w in workers:
             self.idle.put(w)
         total, count, started = len(todo), 0, time.monotonic()
@@ -252,6 +254,7 @@ class CohortGrader:
         finally:
             for w in workers:
                 w.stop()
+            slots_held.close()
         if todo:
             wall = time.monotonic() - started
             each = sorted(o.seconds for o in done if not o.skipped and o.status == GRADED) or [0.0]

@@ -36,6 +36,28 @@ MAX_FIGURE_PX = round(PAGE_WIDTH_IN * 100 * 1.05)
 MAX_OUTPUT_LINES = 35          # taller text outputs (~700 px) must be collapsed by a cell tag
 COLLAPSING_TAGS = {"hide-output", "output_scroll", "remove-output"}
 
+# The figures each chapter draws (in any profile), at least.
+MIN_FIGURES = {
+    # RGB channels, class grid, k-NN curve, neighbours, learning rates, loop loss, one-cycle,
+    # ReLU fit, parameter bars, pooling, receptive fields, a torchvision batch, LeNet curves,
+    # confusion matrix, predictions, filters
+    "01_cnn_basics": 16,
+    # stage diagram, shape per stage, parameters vs work, receptive fields, VGG-19's depth at
+    # 32×32, the live training run beside the record
+    "02_vgg": 6,
+    # two image grids and the accuracy-vs-N plot
+    "03_transfer_learning": 3,
+    # naive and reduced Inception diagrams, bar plot of (3a)'s cost, parameters per module,
+    # training curves beside the record, confusion matrix
+    "04_googlenet": 6,
+    # two residual-block diagrams, gradient norms, plain vs residual curves, the ResNet-20
+    # record beside this run, ResNet-20 history, confusion matrix, misclassified gallery
+    "05_resnet": 8,
+    # the augmented epoch, whitening filters, schedules, running average, TTA views, ladder,
+    # the final run beside its record
+    "06_training_fast": 7,
+}
+
 
 def read(path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)

@@ -33,11 +33,18 @@ _leak("\\n".join(globals().get("In", []) + globals().get("_ih", [])))
 _leak(globals().get("Out", {}))
 _leak(list(get_ipython().history_manager.get_range()) if get_ipython().history_manager else "")
 ''',
+    # every notebook it can find, in a walk of the whole file system that skips only the
+    # kernel's pseudo-files and the system (a walk of /proc would run past the cell's time limit)
     "leak_notebook_file": ENCODE + '''
-import glob, os
-for _path in ["a0_blobs.ipynb", "../a0_blobs.ipynb", *glob.glob("/**/a0_blobs*.ipynb", recursive=True)[:20]]:
-    if os.path.exists(_path):
-        _leak(open(_path).read())
+import os
+for _top, _dirs, _files in os.walk("/"):
+    _dirs[:] = [d for d in _dirs if os.path.join(_top, d) not in ("/proc", "/sys", "/dev", "/usr")]
+    for _name in _files:
+        if _name.endswith(".ipynb"):
+            try:
+                _leak(open(os.path.join(_top, _name)).read())
+            except OSError as _exc:
+                print("cannot read", _name, _exc)
 ''',
     "leak_call_stack": ENCODE + MODEL.replace("def make_model():", '''def make_model():
     import inspect, traceback
@@ -126,6 +133,17 @@ def test_leaking_student_is_graded_and_its_feedback_holds_no_hidden_test(cohort,
     text = rt.visible_text(cohort.feedback(name))
     for line in rt.BLOBS_HIDDEN_LINES:
         assert "".join(line.split()) not in "".join(text.split())
+
+
+def test_a_walk_of_the_file_system_for_notebooks_finishes_and_costs_no_point(cohort):
+    assert "timed out" not in rt.visible_text(cohort.feedback("leak_notebook_file"))
+    assert cohort.scores["leak_notebook_file"] == cohort.max_scores
+
+
+def test_a_walk_of_the_call_stack_that_reaches_a_judge_handle_is_refused_at_once(cohort):
+    text = rt.visible_text(cohort.feedback("leak_call_stack"))
+    assert "timed out" not in text      # it used to wait on itself until the cell's time limit
+    assert "not allowed while grading: student code used one of the judge's handles" in text
 
 
 def test_a_walk_of_the_garbage_collector_is_refused_and_flagged(cohort):

@@ -184,6 +184,10 @@ class StudentThread:
     # --- the judge thread ------------------------------------------------------------------------
     def request(self, kind: str, payload):
         """Hand ``(kind, payload)`` to the student thread and wait for its reply."""
+        if _thread.get_ident() == self.ident:
+            # A handle the student's code found by walking frames: handing over to the student
+            # thread from itself would wait for ever (until the cell's time limit).
+            raise PermissionError("not allowed while grading: student code used one of the judge's handles")
         self._seq += 1
         self._box[0] = (self._seq, kind, payload)
         self._request.release()
