@@ -54,11 +54,15 @@ sysdeps:
 	  fi; \
 	fi
 
+# Two pytest workers (one per core here); tests/conftest.py keeps the tests that share a fixture
+# in one worker and hands out the longest first. PARALLEL= runs the suite in one process.
+PARALLEL ?= -n 2 --dist loadscope --no-loadscope-reorder
+
 # Tiers: a unit tier (no chapter executed, no site built, no nbgrader round trip, no browser);
 # the whole suite, which executes each chapter once and builds the site in a temporary copy
 # (never in book/_build); the slow suites on top.
-test: $(STAMP) sysdeps                   ## the suite CI runs (smoke profile)
-	$(BIN)/python -m pytest
+test: $(STAMP) sysdeps                   ## the suite CI runs (smoke profile), on two workers
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: $(STAMP)                      ## the unit tier (<= 2 min): make test without the heavy tests
 	$(BIN)/python -m pytest -m "not notebook and not roundtrip and not browser and not slow and not postgres"

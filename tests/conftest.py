@@ -1,6 +1,8 @@
 """Test-wide settings: the smoke profile, and the offline CIFAR-10 copy when it exists."""
 import functools
 import os
+import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,6 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10"
 # Set before anything imports course_utils, and inherited by every kernel a test starts.
 os.environ["COURSE_PROFILE"] = "smoke"
 os.environ.setdefault("COURSE_OFFLINE", "1")  # tests never download: CI has no network
-if "COURSE_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
-    os.environ["COURSE_DATA_DIR"] = str(SHARED_DATA)
 # Plots in this process draw off-screen; kernels started by tests keep Jupyter's inline backend
 # (an exported MPLBACKEND would reach them and their figures would never become outputs).
 import matplotlib  # noqa: E402
@@ -171,11 +171,52 @@ ROUNDTRIP_MODULES = ("tests/test_roundtrips.py", "tests/test_grading_pipeline.py
 
 
 def pytest_collection_modifyitems(config, items):
-    from fnmatch import fnmatch
     for item in items:
         module = item.nodeid.split("::")[0]
-        if (NOTEBOOK_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or item.nodeid.split("[")[0] in NOTEBOOK_TESTS):
+        notebook = (NOTEBOOK_FIXTURES & set(getattr(item, "fixturenames", ()))
+                    or item.nodeid.split("[")[0] in NOTEBOOK_TESTS)
+        if notebook:
             item.add_marker(pytest.mark.notebook)
+            if work_unit(item.nodeid) != COURSE_COPY:
+                raise pytest.UsageError(f"{item.nodeid} uses the course copy: add its module to "
+                                        "COURSE_COPY_MODULES in tests/conftest.py")
         if any(fnmatch(module, pattern) for pattern in ROUNDTRIP_MODULES):
             item.add_marker(pytest.mark.roundtrip)
+    # The longest work units first, so that two workers finish together.
+    items.sort(key=lambda item: FIRST.index(work_unit(item.nodeid)) if work_unit(item.nodeid) in FIRST
+               else len(FIRST))
+
+
+# --- Parallel runs: which tests must share a worker -----------------------------------------
+# `make test` runs `pytest -n 2 --dist loadscope`: xdist hands each worker whole work units,
+# and a session fixture lives once per worker. So every test of the course copy (one execution
+# of each chapter, one site build) is one unit, each assignment's round-trip cohort is one
+# unit, and every other module is its own. Kernels keep torch's default thread count, as in a
+# serial run: a smoke training's result depends on it, and the mutant banks' expected losses
+# were measured with it (A4's batchnorm_missing reaches its threshold exactly with one thread).
+COURSE_COPY = "course-copy"
+COURSE_COPY_MODULES = ("tests/test_ch0*.py", "tests/test_chapters_executed.py", "tests/test_site.py",
+                       "tests/test_leaks.py", "tests/test_book_pages.py")
+COHORT_MODULE = "tests/test_roundtrips.py"
+FIRST = [COURSE_COPY] + [f"{COHORT_MODULE}::{aid}" for aid in ("a3_inception", "a1_vgg", "a4_resnet", "a2_finetune")] + [
+    "tests/test_cohort_grading.py", "tests/test_sandbox.py", "tests/test_integrity.py", "tests/test_grader_faults.py",
+    "tests/test_cohort_postgres.py", "tests/test_collect_hostile.py", "tests/test_release_sync.py"]
+
+
+def work_unit(nodeid: str) -> str:
+    module = nodeid.split("::")[0]
+    if any(fnmatch(module, pattern) for pattern in COURSE_COPY_MODULES):
+        return COURSE_COPY
+    cohort = re.search(r"\[(a\d_[a-z]+)", nodeid) if module == COHORT_MODULE else None
+    return f"{module}::{cohort.group(1)}" if cohort else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByWorkUnit(config, log)
