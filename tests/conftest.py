@@ -13,6 +13,10 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10"
 # Set before anything imports course_utils, and inherited by every kernel a test starts.
 os.environ["COURSE_PROFILE"] = "smoke"
 os.environ.setdefault("COURSE_OFFLINE", "1")  # tests never download: CI has no network
+# Under `make test`'s two workers every kernel keeps torch's default threads (the same numerics
+# as a serial run); its idle OpenMP threads sleep instead of spinning on the other worker's core.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Plots in this process draw off-screen; kernels started by tests keep Jupyter's inline backend
 # (an exported MPLBACKEND would reach them and their figures would never become outputs).
 import matplotlib  # noqa: E402

@@ -68,7 +68,8 @@ FILES_AT = "/submission"               # where the judge finds the submission's 
 # The environment of the judge: these names, and nothing else, pass through.
 PASS_NAMES = frozenset({
     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ",
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER",
+    "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
     "COURSE_PROFILE", "COURSE_OFFLINE", "COURSE_BACKBONE",
 })
 
