@@ -13,8 +13,12 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10"
 # Set before anything imports course_utils, and inherited by every kernel a test starts.
 os.environ["COURSE_PROFILE"] = "smoke"
 os.environ.setdefault("COURSE_OFFLINE", "1")  # tests never download: CI has no network
-# Under `make test`'s two workers every kernel keeps torch's default threads (the same numerics
-# as a serial run); its idle OpenMP threads sleep instead of spinning on the other worker's core.
+if "COURSE_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["COURSE_DATA_DIR"] = str(SHARED_DATA)
+# Under `make test`'s two workers every kernel keeps torch's default threads: a smoke training's
+# result depends on the thread count, and the mutant banks' expected losses were measured with it
+# (A4's batchnorm_missing reaches its threshold exactly with one thread). Idle OpenMP threads
+# sleep instead of spinning on the other worker's core.
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Plots in this process draw off-screen; kernels started by tests keep Jupyter's inline backend
@@ -187,17 +191,15 @@ def pytest_collection_modifyitems(config, items):
         if any(fnmatch(module, pattern) for pattern in ROUNDTRIP_MODULES):
             item.add_marker(pytest.mark.roundtrip)
     # The longest work units first, so that two workers finish together.
-    items.sort(key=lambda item: FIRST.index(work_unit(item.nodeid)) if work_unit(item.nodeid) in FIRST
-               else len(FIRST))
+    rank = {unit: i for i, unit in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(FIRST)))
 
 
 # --- Parallel runs: which tests must share a worker -----------------------------------------
 # `make test` runs `pytest -n 2 --dist loadscope`: xdist hands each worker whole work units,
 # and a session fixture lives once per worker. So every test of the course copy (one execution
 # of each chapter, one site build) is one unit, each assignment's round-trip cohort is one
-# unit, and every other module is its own. Kernels keep torch's default thread count, as in a
-# serial run: a smoke training's result depends on it, and the mutant banks' expected losses
-# were measured with it (A4's batchnorm_missing reaches its threshold exactly with one thread).
+# unit, and every other module is its own.
 COURSE_COPY = "course-copy"
 COURSE_COPY_MODULES = ("tests/test_ch0*.py", "tests/test_chapters_executed.py", "tests/test_site.py",
                        "tests/test_leaks.py", "tests/test_book_pages.py")

@@ -2,15 +2,13 @@
 share a session fixture stay in one worker, and the longest units are handed out first."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 import conftest
-from conftest import COURSE_COPY, FIRST, work_unit
+from conftest import COURSE_COPY, FIRST, ROOT, work_unit
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDTRIP = "tests/test_roundtrips.py"
 
 
