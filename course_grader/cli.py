@@ -30,9 +30,25 @@ def default_workers() -> int:
 
 
 def release(course: Course, names: list[str] | None = None, quiet: bool = False) -> None:
-    """``nbgrader generate_assignment`` for each assignment, overwriting assignments/."""
+    """nbgrader's ``generate_assignment`` for each assignment, overwriting assignments/.
+
+    Through nbgrader's Python API in this process: one nbgrader start for all assignments.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from . import gradebook
+    config = course.load_config()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    gradebook.create(api.coursedir.db_url)
     for name in names or course.assignment_names():
-        course.nbgrader("generate_assignment", name, "--force", "--create", quiet=quiet)
+        result = api.generate_assignment(name, force=True, create=True)
+        log = "\n".join(filter(None, (result.get("log"), result.get("error"))))
+        if not result.get("success"):
+            tail = "\n".join(log.splitlines()[-30:])
+            raise CourseError(f"nbgrader generate_assignment {name} failed" + (f":\n{tail}" if tail else ""))
+        if not quiet and log:
+            print(log)
 
 
 def collect(course: Course, assignment: str, export: str | Path, roster=None, pattern: str = "",

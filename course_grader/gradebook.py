@@ -26,6 +26,35 @@ def _timestamp(folder: Path):
         return None
 
 
+def create(db_url: str) -> None:
+    """An empty gradebook at ``db_url`` with nbgrader's schema and version, unless one is there.
+
+    nbgrader makes the same on first use, but asks an ``alembic`` process (found on PATH) for
+    the schema version, about 3 s; alembic's Python API answers from nbgrader's own migrations.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import ALEMBIC_DIR
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+    try:
+        if is_sqlite(db_url):
+            sqlite_path(db_url).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(db_url)
+        try:
+            if inspect(engine).get_table_names():
+                return
+            Base.metadata.create_all(bind=engine)
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                             {"v": ScriptDirectory(ALEMBIC_DIR).get_current_head()})
+        finally:
+            engine.dispose()
+    except (OSError, SQLAlchemyError) as exc:
+        raise CourseError(f"cannot create the gradebook {db_url}: {exc}") from None
+
+
 def ensure_assignment(db_url: str, assignment: str) -> None:
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(db_url) as gb:

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+import student_runs
+
 from course_grader import cli, gradebook
 from course_grader.course import Course
 from course_grader.sandbox import bwrap as sandbox
@@ -66,7 +68,18 @@ def make_submission(aid: str, cells: dict[str, str] | None = None, blank: bool =
 
 def execute_as_student(nb: nbformat.NotebookNode, workdir: Path, aid: str, profile: str = "smoke",
                        timeout: int = 900) -> Path:
-    """Run the notebook top to bottom in ``workdir`` as a student would (errors do not stop it)."""
+    """Run the notebook top to bottom in ``workdir`` as a student would (errors do not stop it);
+    in a process forked from a warm one (tests/student_runs.py), not a kernel started for it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env.update(COURSE_PROFILE=profile, MPLBACKEND="Agg")
+    student_runs.run_as_student(nb, workdir, f"{aid}.ipynb", env, timeout)
+    return workdir
+
+
+def execute_in_kernel(nb: nbformat.NotebookNode, workdir: Path, aid: str, profile: str = "smoke",
+                      timeout: int = 900) -> Path:
+    """``execute_as_student`` in a fresh Jupyter kernel, as a student's run really starts."""
     workdir.mkdir(parents=True, exist_ok=True)
     env_before = dict(os.environ)
     os.environ["COURSE_PROFILE"] = profile

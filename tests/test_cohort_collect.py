@@ -128,3 +128,24 @@ def test_staging_copies_regular_files_only_and_names_what_it_left_out(tmp_path):
     assert any("nowhere.pt is a symbolic link" in n for n in notes)
     assert any("pipe.pt is not a regular file" in n for n in notes)
     assert secret.read_text() == "instructor only"
+
+
+def test_a_new_gradebook_is_the_one_nbgrader_would_make_without_starting_alembic(tmp_path, monkeypatch):
+    import sqlite3
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    from course_grader import gradebook
+    ours, theirs = tmp_path / "new" / "gradebook.db", tmp_path / "nbgrader.db"
+    gradebook.create(f"sqlite:///{ours}")
+    gradebook.create(f"sqlite:///{ours}")   # a second call leaves it alone
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
+    Gradebook(f"sqlite:///{theirs}").close()   # nbgrader's own: it runs `alembic heads`
+    schema = lambda db: sorted(sqlite3.connect(db).execute("SELECT name, sql FROM sqlite_master").fetchall())
+    version = lambda db: sqlite3.connect(db).execute("SELECT version_num FROM alembic_version").fetchall()
+    assert schema(ours) == schema(theirs)
+    assert version(ours) == version(theirs) and len(version(ours)) == 1
+    with Gradebook(f"sqlite:///{ours}") as gb:   # nbgrader takes it as its own
+        gb.add_assignment("a1_vgg")
+        assert [a.name for a in gb.assignments] == ["a1_vgg"]

@@ -53,6 +53,20 @@ def test_committed_release_is_what_generate_assignment_makes(cohorts, aid):
 
 
 @COHORT_TIMEOUT
+@pytest.mark.parametrize("aid", ["a2_finetune"])   # one is enough: the shortest cohort
+def test_a_forked_student_run_trains_exactly_the_weights_a_jupyter_kernel_trains(cohorts, aid, tmp_path):
+    """Students run in processes forked from a warm one (tests/student_runs.py); a kernel started
+    for the reference, as a student's really is, must train bit for bit the same weights."""
+    import torch
+    cohort, weights = cohorts(aid), f"{aid}_model.pt"
+    roundtrip.execute_in_kernel(roundtrip.make_submission(aid, release=cohort.course / "assignments"), tmp_path, aid)
+    forked = torch.load(cohort.course / "submitted" / "reference" / aid / weights, weights_only=True)
+    kernel = torch.load(tmp_path / weights, weights_only=True)
+    assert forked.keys() == kernel.keys()
+    assert [name for name in forked if not torch.equal(forked[name], kernel[name])] == []
+
+
+@COHORT_TIMEOUT
 @pytest.mark.parametrize("aid", AIDS)
 def test_reference_gets_full_marks_and_sees_its_accuracy(cohorts, aid):
     cohort = cohorts(aid)
