@@ -83,10 +83,12 @@ def _execute(path: Path) -> None:
     """In the child: run every code cell of ``path`` and write it back with outputs."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
+    from traitlets.config import Config
 
     nb = nbformat.read(path, as_version=4)
-    shell = InteractiveShell.instance(history_length=0)
-    shell.history_manager.enabled = False
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"   # as nbclient starts kernels: no history file
+    shell = InteractiveShell.instance(config=config)
     for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
         with capture_output() as captured:
             result = shell.run_cell(cell.source, store_history=False)

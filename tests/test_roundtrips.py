@@ -1,12 +1,13 @@
 """Every assignment through nbgrader and the judge, as a class would live it (one cohort each).
 
 For each assignment a cohort is executed and graded together: the reference (executed as a
-student, training in smoke), the blank release, every classic bug of tests/mutants/<aid>/ and
-every tampering submission of tests/tampers/<aid>/. The reference gets full marks and sees the
+student, training in smoke, in a process forked from a warm one: tests/student_runs.py), the
+blank release, every classic bug of tests/mutants/<aid>/ and every tampering submission of
+tests/tampers/<aid>/. The reference gets full marks and sees the
 accuracy it reached; the blank release gets 0 without breaking grading; each mutant loses
 exactly its checks with feedback naming the bug; no tampering raises a score; no feedback page
 holds a hidden test. Static checks of each assignment's source and release are in
-tests/test_aK_*_roundtrip.py.
+tests/test_assignment_sources.py and tests/test_release_sync.py.
 """
 from __future__ import annotations
 
