@@ -38,11 +38,11 @@ class StudentRunner:
     def __init__(self, env: dict[str, str]):
         self.env = env
         self.proc: subprocess.Popen | None = None
+        atexit.register(self.stop)
 
     def _start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, __file__], env=self.env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
-        atexit.register(self.stop)
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -65,16 +65,22 @@ class StudentRunner:
         nb.update(nbformat.read(workdir / name, as_version=4))
 
 
-_runners: dict[tuple, StudentRunner] = {}
+# pytest sets it anew for every test; a student's run has no use for it.
+VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
+_runner: StudentRunner | None = None
 
 
 def run_as_student(nb: nbformat.NotebookNode, workdir: Path, name: str, env: dict[str, str],
                    timeout: float) -> None:
-    """``StudentRunner.run`` in a warm process for ``env`` (started on first use)."""
-    key = tuple(sorted(env.items()))
-    if key not in _runners:
-        _runners[key] = StudentRunner(env)
-    _runners[key].run(nb, workdir, name, timeout)
+    """``StudentRunner.run`` in the warm process for ``env``: one at a time, replaced (not kept
+    beside the new one) when the environment changes."""
+    global _runner
+    env = {k: v for k, v in env.items() if k not in VOLATILE}
+    if _runner is None or _runner.env != env:
+        if _runner is not None:
+            _runner.stop()
+        _runner = StudentRunner(env)
+    _runner.run(nb, workdir, name, timeout)
 
 
 # --- the warm process -------------------------------------------------------------------------
