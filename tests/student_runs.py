@@ -9,9 +9,10 @@ nothing with one another: each starts from the parent's pristine state.
 
 The parent never runs a torch operation, so no OpenMP thread pool exists when it forks (GNU
 OpenMP hangs in a child forked after its pool started), and each child starts torch's default
-threads as a kernel would. Plots use the Agg backend (a kernel would add PNG outputs; grading
-clears outputs). test_roundtrips checks that such a run trains exactly the weights a Jupyter
-kernel trains.
+threads as a kernel would. The submitted notebook differs from a kernel's in two ways: figures
+are drawn with Agg and not saved as PNG outputs, and an error output has no traceback lines
+(the feedback shows a student's own outputs; the round-trip checks pass without them).
+test_roundtrips checks that such a run trains exactly the weights a Jupyter kernel trains.
 """
 from __future__ import annotations
 
