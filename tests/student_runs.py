@@ -113,7 +113,7 @@ def _execute(path: Path) -> None:
 
 
 def _run_child(task: dict) -> int:
-    """Fork a child for one notebook and wait for it; the child's exit status."""
+    """Fork a child that runs one notebook and exits (0: it ran to the end); its pid."""
     pid = os.fork()
     if pid == 0:
         code = 1
