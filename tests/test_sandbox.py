@@ -259,6 +259,94 @@ def test_staging_folders_of_the_judge_are_removed(graded):
     assert [p for p in files.iterdir() if any(p.iterdir())] == [] if files.exists() else True
 
 
+# --- one warm sandbox, students in turn -----------------------------------------------------------
+# With one worker, the students below are graded in this order by judges forked from one warm judge
+# (course_grader/judge/zygote.py): what each leaves behind must be gone for the next.
+
+LEFT_BEHIND = """\
+import os
+for place in ('/tmp', '/dev/shm'):
+    with open(f'{place}/left-@MARKER@', 'w') as f:
+        f.write('for the next student')
+os.makedirs('/tmp/locked-@MARKER@/inner')
+open('/tmp/locked-@MARKER@/inner/file', 'w').close()
+os.chmod('/tmp/locked-@MARKER@/inner', 0)
+os.chmod('/tmp/locked-@MARKER@', 0)
+with open('/tmp/json.py', 'w') as f:
+    f.write('raise SystemExit(\"imported from /tmp\")')
+print('planted')"""
+LOOK_AROUND = """\
+import os
+planted = ['/tmp/left-@MARKER@', '/dev/shm/left-@MARKER@', '/tmp/locked-@MARKER@', '/tmp/json.py']
+seen = [p for p in planted if os.path.lexists(p)]
+others = []
+for pid in os.listdir('/proc'):
+    if pid.isdigit() and int(pid) not in (os.getpid(), os.getppid()):
+        with open(f'/proc/{pid}/status') as f:
+            if any(line.split()[1] == str(os.getuid()) for line in f if line.startswith('Uid:')):
+                others.append(pid)
+print('nothing left:', not seen and not others, seen, others)"""
+IN_TURN = {
+    "t1_killer": {"SQUARE": None, "REFUSED": [], "CELLS": [
+        runpy.run_path(str(ATTACKS_DIR / "x12_read_judge_memory.py"))["SPAWN"]
+        + "spawn(['/bin/kill', '-KILL', str(os.getppid())])\nimport time\ntime.sleep(5)"]},
+    "t2_planter": {"SQUARE": None, "REFUSED": ["planted"], "CELLS": [LEFT_BEHIND]},
+    "t3_spy": {"SQUARE": None, "REFUSED": ["nothing left: True"], "CELLS": [LOOK_AROUND]},
+}
+
+
+@pytest.fixture(scope="module")
+def graded_in_turn(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("in-turn")
+    course, solutions = roundtrip.toy_course(tmp, {AID: roundtrip.square_source()})
+    release = course / "assignments"
+    marker = uuid.uuid4().hex[:12]
+    subs = {name: roundtrip.write_unexecuted(
+                attacker_submission({**a, "CELLS": [c.replace("@MARKER@", marker) for c in a["CELLS"]]},
+                                    release, solutions), tmp / "w" / name, AID)
+            for name, a in IN_TURN.items()}
+    subs["t4_honest"] = honest_submission("t4_honest", {"ALICE": marker}, release, solutions, tmp)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(sandbox.MODE_ENV, raising=False)
+        cohort = roundtrip.grade_cohort(AID, subs, course, workers=1)
+    judged = {p.stem: json.loads(p.read_text()) for p in (course / "reports" / AID / "judge").glob("*.json")}
+    return SimpleNamespace(cohort=cohort, judged=judged, marker=marker, course=course)
+
+
+@needs_sandbox
+def test_students_graded_in_turn_by_one_warm_judge_find_nothing_of_the_ones_before(graded_in_turn):
+    scores, judged = graded_in_turn.cohort.scores, graded_in_turn.judged
+    assert set(scores) == {*IN_TURN, "t4_honest"}                      # everyone has a grade
+    for student in ("t2_planter", "t3_spy", "t4_honest"):
+        assert scores[student] == {"test_square": 2.0}, (student, scores[student])
+    assert [judged[s]["warm"]["judge"] for s in ("t2_planter", "t3_spy", "t4_honest")] == [1, 2, 3]
+    assert len({judged[s]["warm"]["sandbox"] for s in ("t2_planter", "t3_spy", "t4_honest")}) == 1
+
+
+@needs_sandbox
+def test_a_student_who_kills_the_warm_judge_loses_only_their_own_checks(graded_in_turn):
+    scores, judged = graded_in_turn.cohort.scores, graded_in_turn.judged
+    assert scores["t1_killer"] == {"test_square": 0.0}
+    assert "was not run" in roundtrip.visible_text(graded_in_turn.cohort.feedback("t1_killer"))
+    assert judged["t1_killer"]["warm"]["sandbox"] != judged["t2_planter"]["warm"]["sandbox"]
+    assert judged["t1_killer"]["exit_code"] != 0
+    assert processes_mentioning(str(graded_in_turn.course)) == []       # no sandbox outlives grading
+
+
+@needs_sandbox
+def test_a_fresh_sandbox_per_submission_grades_the_same(tmp_path):
+    course, solutions = roundtrip.toy_course(tmp_path, {AID: roundtrip.square_source()})
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.JudgeExecute.warm = False\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(sandbox.MODE_ENV, raising=False)
+        cohort = roundtrip.grade_cohort(AID, {"alice": honest_submission("alice", {"ALICE": "a"}, course / "assignments",
+                                                                        solutions, tmp_path)}, course, workers=1)
+    assert cohort.scores["alice"] == {"test_square": 2.0}
+    summary = json.loads((course / "reports" / AID / "judge" / "alice.json").read_text())
+    assert summary["warm"] is None and summary["exit_code"] == 0
+
+
 # --- unit tests: no root, no bubblewrap needed ------------------------------------------------------
 
 @pytest.fixture

@@ -25,6 +25,10 @@ IPython's hooks) and print the tests' source. The judge keeps the two apart:
   (:mod:`.protocol`); nothing the student's code prints while it is graded is reported. The
   hidden tests never enter the student thread's namespace, files or history.
 
-:mod:`.runner` is the process (started inside the grading sandbox); the nbgrader side is
+Processes the audit hook cannot see (``_posixsubprocess.fork_exec`` raises no audit event) are
+killed and flagged at every cell's end, and cannot read the judge's memory: it is not dumpable.
+
+:mod:`.runner` is the process (started inside the grading sandbox, forked from the warm judge of
+:mod:`.zygote`); the nbgrader side is
 :class:`course_grader.plugins.judge_execute.JudgeExecute`.
 """

@@ -4,6 +4,9 @@ Standard input: one JSON object ``{"key": hex, "task": {...}}`` (see
 :func:`course_grader.plugins.judge_execute.task_for`). Standard output becomes the channel;
 what student code prints is dropped (its outputs in the feedback are those of the student's own
 run, as submitted). Everything here runs before any student code.
+
+``python -m course_grader.judge --zygote``: the warm judge (:mod:`.zygote`); it imports once and
+forks a judge per task, which then reads the same request from the socket the zygote serves.
 """
 from __future__ import annotations
 
@@ -40,22 +43,28 @@ def working_copy(files: str | None) -> str:
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.buffer.read())
+    if sys.argv[1:] == ["--zygote"]:
+        from course_grader.judge import zygote
+        if os.getppid() != 1:      # kill(-1) is only safe as the child of a PID namespace's init
+            raise SystemExit("the warm judge runs only inside the grading sandbox")
+        prepare()
+        zygote.serve(judge)
+        os._exit(0)
+    request = sys.stdin.buffer.read()
     os.close(0)
-    task, key = request["task"], bytes.fromhex(request["key"])
     channel_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    sys.stdout = sys.stderr = Discard()
-    limits = task.get("limits")
-    if limits:
-        from course_grader.sandbox.limits import apply_limits
-        apply_limits(**limits)
-    os.environ.update(NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", COURSE_PROFILE=task["profile"])
-    os.chdir(working_copy(task.get("files")))
+    prepare()
+    judge(request, channel_fd)
 
-    # Everything the judge and the checks use is imported now, before student code can touch it.
+
+def prepare() -> None:
+    """Import everything the judge and the checks use, before student code can touch it."""
+    from course_grader.sandbox.limits import not_dumpable
+    not_dumpable()
+    os.environ.update(NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg")
     import copy  # noqa: F401
     import hmac  # noqa: F401
 
@@ -74,10 +83,26 @@ def main() -> None:
         __import__(f"course_utils.{name}")
     del course_utils
 
-    from course_grader.judge.private import PrivateLoader
-    loader = PrivateLoader()
-    runner = loader.load("course_grader.judge.runner")
+    from course_grader.judge import private, runner  # noqa: F401 - compiled now, loaded privately per judge
+    from course_grader.sandbox import limits  # noqa: F401
+
+
+def judge(request: bytes, channel_fd: int) -> None:
+    """Grade one notebook in this process (student code runs here); never returns."""
+    sys.stdout = sys.stderr = Discard()
     try:
+        parsed = json.loads(request)
+        task, key = parsed["task"], bytes.fromhex(parsed["key"])
+        limits = task.get("limits")
+        if limits:
+            from course_grader.sandbox.limits import apply_limits
+            apply_limits(**limits)
+        os.environ["COURSE_PROFILE"] = task["profile"]
+        os.chdir(working_copy(task.get("files")))
+
+        from course_grader.judge.private import PrivateLoader
+        loader = PrivateLoader()
+        runner = loader.load("course_grader.judge.runner")
         runner.main(task, loader, channel_fd, key)
     except BaseException:  # noqa: BLE001 - a fault of the grader, not of the student
         line = json.dumps({"fatal": traceback.format_exc()[-4000:]}) + "\n"

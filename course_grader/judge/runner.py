@@ -208,7 +208,10 @@ class Judge:
         now = (s.verify, s.trust, s._request, s._reply)
         if not all(a is b for a, b in zip(now, self._integrity)):
             self.cell_flags.append("the judge's link to the student thread was changed")
-        for item in self.full.changes():
+        found = list(self.full.changes())
+        if self.task.get("sandboxed"):
+            found += guard.stop_started_processes()
+        for item in found:
             if item not in self.cell_flags:
                 self.cell_flags.append(item)
 

@@ -21,6 +21,7 @@ failed in its own code) raises :class:`GraderFault`: the submission is then *not
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -30,6 +31,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
 from ..judge.protocol import MAX_MESSAGE, Reader
+from ..judge.zygote import Zygote
 from ..notebooks import grade_id, is_test_cell
 from ..sandbox import bwrap
 from ..settings import grading, grading_profile
@@ -51,6 +54,53 @@ class GraderFault(RuntimeError):
     """The grader, not the student, failed: the submission stays ungraded and is retried."""
 
 
+WARM: list = []          # [sandbox key, Zygote]: the grading process's warm judge, if any
+
+
+@atexit.register
+def close_warm_judge() -> None:
+    if WARM:
+        zygote = WARM.pop()
+        WARM.clear()
+        zygote.stop()
+        shutil.rmtree(zygote.staging, ignore_errors=True)
+
+
+def read_channel(fd: int, outcome: "Outcome", timeout: float) -> bool:
+    """Feed the judge's lines to ``outcome`` until end of file (True) or a time limit (False).
+
+    The judge has ``START_S`` to report its first cell, then each cell its ``timeout`` plus a margin.
+    """
+    reader = outcome.reader
+    deadline = time.monotonic() + START_S
+    buffer = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            outcome.stop(f"timeout in cell {outcome.current}")
+            return False
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return True
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            flags_before = len(reader.stream.flags) + reader.stream.rejected
+            message = reader.feed(line)
+            if len(reader.stream.flags) + reader.stream.rejected > flags_before:
+                outcome.flag_cells.append(outcome.current or 0)
+            if message is not None:
+                outcome.take(message)
+                if message.get("event") == "start":
+                    deadline = time.monotonic() + timeout + GRACE_S
+        if len(buffer) > 1024 * 1024:      # a line that never ends: not the judge's
+            buffer = b""
+            reader.stream.rejected += 1
+
+
 def task_for(nb, profile: str, cell_timeout: float, files: str | None, limits: dict | None) -> tuple[dict, list[int]]:
     """The judge's task for ``nb``, and the notebook index of each code cell in it."""
     cells, where = [], []
@@ -59,14 +109,22 @@ def task_for(nb, profile: str, cell_timeout: float, files: str | None, limits: d
             cells.append({"source": cell.source, "test": is_test_cell(cell), "grade_id": grade_id(cell)})
             where.append(index)
     return {"cells": cells, "profile": profile, "cell_timeout": cell_timeout, "files": files,
-            "limits": limits}, where
+            "limits": limits, "sandboxed": files == bwrap.FILES_AT}, where
+
+
+def empty_folder(folder: Path) -> None:
+    """Remove what ``folder`` holds, keeping the folder itself (a warm judge's sandbox binds it)."""
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            Path(entry.path).unlink(missing_ok=True)
 
 
 def stage_files(workdir: Path, staged: Path) -> Path:
     """A private copy of the submission's regular files (weights), never a notebook or a link."""
-    if staged.exists():
-        shutil.rmtree(staged)
-    staged.mkdir(parents=True)
+    staged.mkdir(parents=True, exist_ok=True)
+    empty_folder(staged)
     os.chmod(staged, 0o755)
     for entry in os.scandir(workdir):
         st = entry.stat(follow_symlinks=False)
@@ -91,6 +149,8 @@ class JudgeExecute(NbGraderPreprocessor):
     file_size_gb = Float(1.0, help="largest file student code may write").tag(config=True)
     processes = Integer(512, help="processes and threads of one worker slot's uid").tag(config=True)
     accept_flags = Bool(False, help="score checks that the guard flagged (after an instructor's review)").tag(config=True)
+    warm = Bool(True, help="fork each judge from a warm one in a sandbox that lives as long as the grading "
+                           "process (False: a fresh sandbox and judge per submission)").tag(config=True)
 
     def preprocess(self, nb, resources):
         profile = grading_profile()
@@ -99,12 +159,17 @@ class JudgeExecute(NbGraderPreprocessor):
         limits = {"cpu_s": self.cpu_seconds or figures.cpu_s, "mem_gb": self.memory_gb or figures.memory_gb,
                   "fsize_gb": self.file_size_gb, "nproc": self.processes}
         workdir = Path(resources.get("metadata", {}).get("path") or ".")
-        files = stage_files(workdir, self.judge_dir(resources) / "files" / self.student_id(resources))
+        zygote = self.warm_judge(resources) if self.warm and bwrap.enabled() else None
+        staged = zygote.staging if zygote else self.judge_dir(resources) / "files" / self.student_id(resources)
+        files = stage_files(workdir, staged)
         try:
             task, where = task_for(nb, profile, timeout, bwrap.FILES_AT if bwrap.enabled() else str(files), limits)
-            outcome = self.run_judge(task, files, timeout)
-        finally:
-            shutil.rmtree(files, ignore_errors=True)     # the judge had its own copy in its /tmp
+            outcome = self.run_judge(task, files, timeout, zygote)
+        finally:   # the judge had its own copy in its /tmp
+            if zygote:
+                empty_folder(files)
+            else:
+                shutil.rmtree(files, ignore_errors=True)
         self.log.info("judge: %d cell result(s), done=%s, stopped=%r, exit code %s, flags %s, refused lines %d",
                       len(outcome.cells), outcome.done, outcome.stopped, outcome.returncode,
                       outcome.all_flags(), outcome.reader.stream.rejected)
@@ -113,58 +178,67 @@ class JudgeExecute(NbGraderPreprocessor):
         return nb, resources
 
     # --- running the judge -----------------------------------------------------------------------
+    def sandbox(self) -> tuple[bwrap.SandboxConfig, dict]:
+        config = bwrap.SandboxConfig.from_env(tmp_mb=self.tmp_mb)
+        why = bwrap.missing(config)
+        if why:
+            raise GraderFault(f"the grading sandbox cannot run here: {why}")
+        bwrap.share_caches()
+        return config, bwrap.judge_environment(os.environ)
+
     def command(self, files: Path) -> tuple[list[str], dict]:
         if bwrap.enabled():
-            config = bwrap.SandboxConfig.from_env(tmp_mb=self.tmp_mb)
-            why = bwrap.missing(config)
-            if why:
-                raise GraderFault(f"the grading sandbox cannot run here: {why}")
-            bwrap.share_caches()
-            env = bwrap.judge_environment(os.environ)
+            config, env = self.sandbox()
             return bwrap.judge_command(config, files, env), {}
         env = bwrap.judge_environment(os.environ)
-        return [sys.executable, "-m", "course_grader.judge"], env
+        return [sys.executable, "-P", "-m", "course_grader.judge"], env
 
-    def run_judge(self, task: dict, files: Path, timeout: float) -> "Outcome":
-        cmd, env = self.command(files)
+    def warm_judge(self, resources) -> Zygote:
+        """This process's warm judge (:mod:`course_grader.judge.zygote`), replaced when its sandbox
+        would differ (limits, environment, data, course)."""
+        config, env = self.sandbox()
+        parent = self.judge_dir(resources) / "files"
+        key = (config, tuple(sorted(env.items())), str(parent))
+        if WARM and WARM[0] == key:
+            return WARM[1]
+        close_warm_judge()
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="warm-", dir=parent))
+        os.chmod(staging, 0o755)
+        WARM[:] = [key, Zygote(bwrap.judge_command(config, staging, env, warm=True), None, staging)]
+        return WARM[1]
+
+    def run_judge(self, task: dict, files: Path, timeout: float, zygote: Zygote | None = None) -> "Outcome":
         key = secrets.token_bytes(32)
-        reader = Reader(key)
-        outcome = Outcome(reader)
+        outcome = Outcome(Reader(key))
+        request = json.dumps({"key": key.hex(), "task": task}).encode()
+        if zygote is not None:
+            try:
+                channel = zygote.submit(request, START_S)
+            except OSError as exc:
+                raise GraderFault(f"the warm judge could not be started: {exc}") from exc
+            outcome.warm = zygote.where
+            try:
+                ended = read_channel(channel, outcome, timeout)
+            finally:
+                os.close(channel)
+            if ended:
+                outcome.returncode = zygote.reply(Zygote.REPLY_S)
+            else:
+                zygote.stop()
+            if outcome.returncode is None and not outcome.done:
+                outcome.returncode = -signal.SIGKILL
+            return outcome
+        cmd, env = self.command(files)
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 env=env or None, start_new_session=True)
         try:
-            proc.stdin.write(json.dumps({"key": key.hex(), "task": task}).encode())
+            proc.stdin.write(request)
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        deadline = time.monotonic() + START_S
-        buffer = b""
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    outcome.stop(f"timeout in cell {outcome.current}")
-                    break
-                ready, _, _ = select.select([proc.stdout], [], [], left)
-                if not ready:
-                    continue
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    flags_before = len(reader.stream.flags) + reader.stream.rejected
-                    message = reader.feed(line)
-                    if len(reader.stream.flags) + reader.stream.rejected > flags_before:
-                        outcome.flag_cells.append(outcome.current or 0)
-                    if message is not None:
-                        outcome.take(message)
-                        if message.get("event") == "start":
-                            deadline = time.monotonic() + timeout + GRACE_S
-                if len(buffer) > 1024 * 1024:      # a line that never ends: not the judge's
-                    buffer = b""
-                    reader.stream.rejected += 1
+            read_channel(proc.stdout.fileno(), outcome, timeout)
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -190,7 +264,8 @@ class JudgeExecute(NbGraderPreprocessor):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"flags": outcome.all_flags(), "not_graded": outcome.not_graded,
                                     "stopped": outcome.stopped, "exit_code": outcome.returncode,
-                                    "cells": len(outcome.cells), "rejected_lines": outcome.reader.stream.rejected},
+                                    "cells": len(outcome.cells), "rejected_lines": outcome.reader.stream.rejected,
+                                    "warm": outcome.warm},
                                    indent=1))
 
 
@@ -207,6 +282,7 @@ class Outcome:
         self.returncode: int | None = None
         self.started = False
         self.flag_cells: list[int] = []   # the cell running when each unauthenticated flag arrived
+        self.warm: dict | None = None     # which warm sandbox ran it (Zygote.where), None: a fresh one
 
     def take(self, message: dict) -> None:
         event = message.get("event")

@@ -7,7 +7,7 @@ as root sets it up, then drops to an unprivileged uid:
     bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --clearenv
           <the file view below> --
       setpriv --reuid UID --regid UID --clear-groups --no-new-privs --
-        python -m course_grader.judge
+        python -P -m course_grader.judge [--zygote]
 
 What the judge sees (everything else does not exist for it):
 
@@ -21,8 +21,10 @@ read-only                                      the system (/usr, /etc, /bin, /li
                                                private copy of the submission's files (weights;
                                                never a notebook) at ``/submission``
 fresh, size-limited tmpfs                      ``/tmp`` and ``/dev/shm``: the judge copies the
-                                               files there and works in that copy, so nothing a
-                                               student's code writes outlives the run
+                                               files there and works in that copy; they are
+                                               emptied after each student (a warm judge's
+                                               sandbox serves one worker's students in turn,
+                                               :mod:`course_grader.judge.zygote`)
 absent                                         the course root: ``solutions/``, ``gradebook.db``,
                                                ``submitted/``, ``autograded/``, other students'
                                                folders, ``feedback/``, ``reports/``; the
@@ -33,7 +35,7 @@ The task (the notebook's cells, hidden tests included) arrives on standard input
 verdicts leave on standard output (:mod:`course_grader.judge.protocol`); nothing is written to
 the host's disk from inside. Network: a namespace of its own with only a loopback. Processes: a
 PID namespace; when the judge exits, or the grader dies (``--die-with-parent``), every process
-it forked is killed. Each worker slot has a uid of its own (``BASE_UID + slot``), so the
+it forked is killed (a warm judge kills them itself after each student). Each worker slot has a uid of its own (``BASE_UID + slot``), so the
 per-user process limit of one student's run cannot be exhausted by another's. Environment:
 cleared, then an allow-list (:func:`judge_environment`). Limits (:mod:`.limits`): CPU time,
 memory, file size, processes; /tmp is a size-limited tmpfs.
@@ -215,10 +217,12 @@ def drop_privileges(settings: SandboxConfig) -> list[str]:
             "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
 
 
-def judge_command(settings: SandboxConfig, files: Path, env: Mapping[str, str]) -> list[str]:
-    """The full command that starts the judge inside the sandbox."""
+def judge_command(settings: SandboxConfig, files: Path, env: Mapping[str, str], warm: bool = False) -> list[str]:
+    """The full command that starts the judge (``warm``: the warm judge, :mod:`course_grader.judge.zygote`)
+    inside the sandbox. ``-P``: the working folder (``/tmp``) is never on ``sys.path``."""
     return [settings.bwrap or "bwrap", *bwrap_arguments(settings, files, env), "--",
-            *drop_privileges(settings), sys.executable, "-m", "course_grader.judge"]
+            *drop_privileges(settings), sys.executable, "-P", "-m", "course_grader.judge",
+            *(["--zygote"] if warm else [])]
 
 
 # --- can it run here? --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import resource
 
 GiB = 1024 ** 3
+PR_SET_DUMPABLE = 4
 
 
 def _lower(which: int, soft: int, hard: int | None = None) -> None:
@@ -39,3 +40,16 @@ def limit_cpu(cpu_s: float) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
     _lower(resource.RLIMIT_CPU, used + int(cpu_s), used + int(2 * cpu_s + 30))
+
+
+def not_dumpable() -> None:
+    """No other process of the sandbox uid may trace this one or read its memory, environment or
+    descriptors (``/proc/<pid>/mem``): a process that student code starts despite the audit hook
+    (``_posixsubprocess`` raises no audit event) runs as the same uid. Linux only; elsewhere a no-op."""
+    import ctypes
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    if prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
