@@ -27,13 +27,22 @@ def execute_notebook(path: str | Path, cwd: str | Path | None = None, profile: s
 
 
 def outputs_text(nb: nbformat.NotebookNode) -> str:
-    """All stream and text/plain outputs of a notebook, joined."""
+    """All stream and text/plain outputs of a notebook, joined. Consecutive pieces of one stream
+    are rejoined as printed: the kernel flushes stdout on a timer, so one cell's prints may
+    arrive as several outputs."""
     parts = []
     for cell in nb.cells:
+        stream = None
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
-                parts.append(out.get("text", ""))
-            elif "data" in out:
+                if stream == out.get("name"):
+                    parts[-1] += out.get("text", "")
+                else:
+                    parts.append(out.get("text", ""))
+                stream = out.get("name")
+                continue
+            stream = None
+            if "data" in out:
                 parts.append(out["data"].get("text/plain", ""))
     return "\n".join(parts)
 

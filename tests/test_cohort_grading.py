@@ -29,7 +29,7 @@ from course_grader.course import Course
 
 AID = rt.BLOBS
 CHECKS = set(rt.BLOBS_POINTS)
-CELL_TIMEOUT = 20
+CELL_TIMEOUT = 10
 MEMORY_GB = 2
 
 FRESH_MODEL = rt.without_markers(rt.BLOBS_MAKE_MODEL)

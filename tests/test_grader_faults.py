@@ -24,7 +24,7 @@ from course_grader.course import Course
 
 AID = rt.BLOBS
 SLOW_MODEL = rt.without_markers(rt.BLOBS_MAKE_MODEL).replace(
-    "def make_model():", "import time\ntime.sleep(25)\n\n\ndef make_model():")
+    "def make_model():", "import time\ntime.sleep(15)\n\n\ndef make_model():")
 FAULTY_PLUGIN = '''
 import errno
 from nbgrader.preprocessors.base import NbGraderPreprocessor

@@ -36,7 +36,7 @@ ATTACKS_DIR = Path(__file__).parent / "sandbox_attacks"
 ATTACKS = sorted(p.stem for p in ATTACKS_DIR.glob("x*.py"))
 HONEST = ("alice", "bob")
 # Limits of the graded cohort: small, so that the hogs hit them fast.
-CPU_S, MEM_GB, TMP_MB, CELL_S = 8, 1.5, 64, 20
+CPU_S, MEM_GB, TMP_MB, CELL_S = 8, 1.5, 64, 10
 LIMITS = (f"\nc.JudgeExecute.cpu_seconds = {CPU_S}\nc.JudgeExecute.memory_gb = {MEM_GB}\n"
           f"c.JudgeExecute.tmp_mb = {TMP_MB}\nc.JudgeExecute.cell_timeout = {CELL_S}\n")
 

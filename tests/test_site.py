@@ -529,14 +529,14 @@ class Tab:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_every_page_renders_offline_without_console_errors(built, server, browser, viewport):
+def test_every_page_renders_offline_without_console_errors(built, server, browser, viewport, tmp_path):
     """Every page at 390 and 1280 px with the network blocked: no console error, nothing fetched
-    from elsewhere, every formula typeset, plots drawn, nothing wider than the screen."""
-    shots = course_copy.root / site.BUILD_DIR / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+    from elsewhere, every formula typeset, plots drawn, nothing wider than the screen. A page
+    with a problem is kept as a screenshot, named in the failure message."""
     failures = []
     for name in PAGES:
         tab = Tab(browser, urljoin(server, f"{name}.html"), viewport)
+        found = len(failures)
         try:
             page = tab.page
             assert tab.response.status == 200
@@ -567,8 +567,10 @@ def test_every_page_renders_offline_without_console_errors(built, server, browse
             if tab.errors or tab.blocked:
                 failures.append(f"{name} at {viewport['width']} px: console errors {tab.errors}, "
                                 f"requests off the site {tab.blocked}")
-            shot = shots / f"{name.replace('/', '__')}-{viewport['width']}.png"
-            page.screenshot(path=str(shot), full_page=viewport is DESKTOP)
+            if len(failures) > found:
+                shot = tmp_path / f"{name.replace('/', '__')}-{viewport['width']}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                failures.append(f"  (screenshot: {shot})")
         finally:
             tab.close()
     assert not failures, "\n".join(failures)

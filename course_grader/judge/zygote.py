@@ -16,8 +16,8 @@ judge per submission. What one student's code could leave for the next is remove
   judges are not dumpable (:func:`course_grader.sandbox.limits.not_dumpable`), so no process of
   the sandbox uid can trace another or read its memory or descriptors.
 * **Nothing imported later.** The zygote imports everything it will ever run before the first
-  judge, and starts with ``-P`` (no working folder on ``sys.path``): a file a student leaves in
-  ``/tmp`` can never be imported by it.
+  judge, and Python starts isolated (``-I``: no working folder on ``sys.path``): a file a student
+  leaves in ``/tmp`` can never be imported by it.
 
 A student can still stop or kill the zygote (same uid): the grader then gets no answer, kills
 the sandbox and starts a fresh one for the next submission. Each submission's verdicts travel on
@@ -94,6 +94,7 @@ def serve(judge) -> None:
                 sock.close()
             except BaseException:  # noqa: BLE001 - whatever failed, this child must not return to the loop
                 os._exit(2)
+            os.set_inheritable(fds[0], False)     # as a one-shot judge's channel (a dup) is
             judge(request, fds[0])
             os._exit(0)
         os.close(fds[0])

@@ -191,7 +191,7 @@ class JudgeExecute(NbGraderPreprocessor):
             config, env = self.sandbox()
             return bwrap.judge_command(config, files, env), {}
         env = bwrap.judge_environment(os.environ)
-        return [sys.executable, "-P", "-m", "course_grader.judge"], env
+        return [sys.executable, *bwrap.JUDGE_ARGS], env
 
     def warm_judge(self, resources) -> Zygote:
         """This process's warm judge (:mod:`course_grader.judge.zygote`), replaced when its sandbox

@@ -7,7 +7,7 @@ as root sets it up, then drops to an unprivileged uid:
     bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --clearenv
           <the file view below> --
       setpriv --reuid UID --regid UID --clear-groups --no-new-privs --
-        python -P -m course_grader.judge [--zygote]
+        python -I -B -m course_grader.judge [--zygote]
 
 What the judge sees (everything else does not exist for it):
 
@@ -67,6 +67,9 @@ SLOT_ENV = "COURSE_WORKER_SLOT"        # set by `course grade` for each worker p
 BASE_UID = 61000                       # slot k runs as uid/gid BASE_UID + k (no passwd entry needed)
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 FILES_AT = "/submission"               # where the judge finds the submission's files (read-only)
+# Isolated (-I): no PYTHON* variables, no user site, and neither the working folder (/tmp, which
+# student code writes) nor a script's folder on sys.path; -B: no bytecode written.
+JUDGE_ARGS = ("-I", "-B", "-m", "course_grader.judge")
 # The environment of the judge: these names, and nothing else, pass through.
 PASS_NAMES = frozenset({
     "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ",
@@ -133,7 +136,7 @@ def judge_environment(environ: Mapping[str, str]) -> dict[str, str]:
     env = {name: value for name, value in environ.items() if name in PASS_NAMES}
     env.update({k: str(v) for k, v in data_paths(environ).items()})
     env.update(HOME="/tmp", TMPDIR="/tmp", IPYTHONDIR="/tmp/.ipython", MPLCONFIGDIR="/tmp/.matplotlib",
-               XDG_CACHE_HOME="/tmp/.cache", PYTHONDONTWRITEBYTECODE="1",
+               XDG_CACHE_HOME="/tmp/.cache",
                PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin")
     return env
 
@@ -219,10 +222,9 @@ def drop_privileges(settings: SandboxConfig) -> list[str]:
 
 def judge_command(settings: SandboxConfig, files: Path, env: Mapping[str, str], warm: bool = False) -> list[str]:
     """The full command that starts the judge (``warm``: the warm judge, :mod:`course_grader.judge.zygote`)
-    inside the sandbox. ``-P``: the working folder (``/tmp``) is never on ``sys.path``."""
+    inside the sandbox."""
     return [settings.bwrap or "bwrap", *bwrap_arguments(settings, files, env), "--",
-            *drop_privileges(settings), sys.executable, "-P", "-m", "course_grader.judge",
-            *(["--zygote"] if warm else [])]
+            *drop_privileges(settings), sys.executable, *JUDGE_ARGS, *(["--zygote"] if warm else [])]
 
 
 # --- can it run here? --------------------------------------------------------------------------
