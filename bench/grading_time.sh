@@ -4,14 +4,17 @@
 # trees (before/after a grader change):
 #   farm-bench -n 3 --vs bench/grading_time.sh OLD_TREE course_utils.grading a1_vgg 3 REF \
 #                  -- bench/grading_time.sh NEW_TREE course_grader.cli a1_vgg 3 REF
-# TREE: a checkout; CLI: its grader module; REF: a folder with the executed notebook and weights.
+# TREE: a checkout; CLI: its grader module; REF: a folder with the executed notebook and weights;
+# CONFIG (optional): a line added to the course's nbgrader_config.py, e.g. "c.JudgeExecute.warm = False"
+# to compare a setting within one tree.
 set -euo pipefail
-TREE=$1; CLI=$2; AID=$3; N=$4; REF=$5
+TREE=$1; CLI=$2; AID=$3; N=$4; REF=$5; CONFIG=${6:-}
 PYTHON=${PYTHON:-$TREE/.venv/bin/python}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/course/solutions"
 cp "$TREE/nbgrader_config.py" "$WORK/course/"
+if [ -n "$CONFIG" ]; then printf '\n%s\n' "$CONFIG" >> "$WORK/course/nbgrader_config.py"; fi
 cp -r "$TREE/solutions/$AID" "$WORK/course/solutions/"
 rm -f "$WORK/course/solutions/$AID"/*.pt
 cd "$WORK/course"
