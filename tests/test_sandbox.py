@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import runpy
 import socket
 import sqlite3
@@ -345,6 +346,26 @@ def test_a_fresh_sandbox_per_submission_grades_the_same(tmp_path):
     assert cohort.scores["alice"] == {"test_square": 2.0}
     summary = json.loads((course / "reports" / AID / "judge" / "alice.json").read_text())
     assert summary["warm"] is None and summary["exit_code"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder of another uid needs root")
+def test_clearing_a_warm_sandbox_removes_what_its_uid_wrote_and_leaves_the_mount_points(tmp_path):
+    """Read-only paths under /tmp (a checkout in /tmp) are mount points of root in the sandbox's
+    /tmp: clearing must leave them, and still remove everything of its own uid."""
+    from course_grader.judge import zygote
+    locked = tmp_path / "locked" / "inner"
+    locked.mkdir(parents=True)
+    (locked / "file").write_text("left for the next student")
+    os.chmod(locked, 0)
+    os.chmod(locked.parent, 0)
+    (tmp_path / "json.py").write_text("raise SystemExit")
+    (tmp_path / "link").symlink_to("/etc")
+    mount_point = tmp_path / "fresh"
+    (mount_point / ".venv").mkdir(parents=True)
+    os.chown(mount_point, 12345, 12345)
+    zygote._empty(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh"]
+    assert (mount_point / ".venv").is_dir()
 
 
 # --- unit tests: no root, no bubblewrap needed ------------------------------------------------------

@@ -1,8 +1,8 @@
 """The warm judge: one sandbox per worker imports torch once and forks a judge for each submission.
 
-Starting a judge costs about four seconds of imports (torch, torchvision, matplotlib, IPython, the
-teaching library) before the first cell runs, which is most of the time a notebook's grading
-takes. ``python -m course_grader.judge --zygote`` does those imports once, in the grading sandbox
+Starting a judge means importing torch, torchvision, matplotlib, IPython and the teaching library
+before the first cell runs, which is much of the time a notebook's grading takes (figures:
+book/instructor/measurements.md). ``python -m course_grader.judge --zygote`` does those imports once, in the grading sandbox
 (the same command, namespaces, uid and view of the files as a one-shot judge), and then forks one
 judge per submission. What one student's code could leave for the next is removed in between:
 
@@ -144,8 +144,13 @@ def clear() -> None:
 
 
 def _empty(folder: Path) -> None:
-    """Remove everything in ``folder``, whatever modes student code gave it (all of it is this uid's)."""
+    """Remove everything of this uid in ``folder``, whatever modes student code gave it. What
+    belongs to another uid stays: the sandbox's own mount points (read-only paths that lie under
+    ``/tmp``, e.g. a checkout there), which this uid can neither write nor fill."""
+    uid = os.getuid()
     for entry in list(os.scandir(folder)):
+        if entry.stat(follow_symlinks=False).st_uid != uid:
+            continue
         if entry.is_dir(follow_symlinks=False):
             os.chmod(entry.path, 0o700)
             for top, dirs, _ in os.walk(entry.path):

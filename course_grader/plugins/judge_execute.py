@@ -224,6 +224,9 @@ class JudgeExecute(NbGraderPreprocessor):
                 os.close(channel)
             if ended:
                 outcome.returncode = zygote.reply(Zygote.REPLY_S)
+                if outcome.returncode is None:
+                    self.log.warning("judge: the warm judge's sandbox was not cleared after this submission; "
+                                     "the next one gets a fresh sandbox")
             else:
                 zygote.stop()
             if outcome.returncode is None and not outcome.done:
