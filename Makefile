@@ -26,8 +26,11 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# Some pip set-ups warn once per package about index locations; keep the log readable.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 \
+	@# pip byte-compiles on one core; compileall then uses every core (a file it cannot compile
+	@# is for another Python and never imported here, e.g. torch's py312_intrinsics.py).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e '.[test]' 2>&1 \
 	  | { grep -v 'is neither a file nor a directory' || true; }
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null 2>&1 || true
 	touch $@
 
 course: release site                     ## build the assignment release and the site

@@ -399,7 +399,7 @@ def test_a_timed_out_build_keeps_the_site_published_before(tmp_path, monkeypatch
     assert list((cell_timeout.staged / "reports").rglob("*.err.log")), "no error report was staged"
     assert build_state(cell_timeout.html) == published, "a timed-out build changed the published site"
     monkeypatch.setenv("COURSE_CELL_TIMEOUT", "900")
-    whole = site.build("smoke", root=project, capture=True, check=False, timeout=25)
+    whole = site.build("smoke", root=project, capture=True, check=False, timeout=15)
     assert whole.returncode == 124, whole.log[-3000:]
     assert build_state(whole.html) == published, "an interrupted build changed the published site"
 
