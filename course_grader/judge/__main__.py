@@ -47,7 +47,13 @@ def main() -> None:
         from course_grader.judge import zygote
         if os.getppid() != 1:      # kill(-1) is only safe as the child of a PID namespace's init
             raise SystemExit("the warm judge runs only inside the grading sandbox")
+        # torch.cuda.is_available() asks the driver, which makes CUDA unusable in forked processes
+        # ("poison fork"); asked through NVML it does not. On a GPU grader the judges use CUDA.
+        os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         prepare()
+        import torch
+        if torch.cuda.is_initialized():
+            raise SystemExit("CUDA was initialised before the judges were forked: they could not use it")
         zygote.serve(judge)
         os._exit(0)
     request = sys.stdin.buffer.read()
