@@ -48,9 +48,12 @@ def main() -> None:
         if os.getppid() != 1:      # kill(-1) is only safe as the child of a PID namespace's init
             raise SystemExit("the warm judge runs only inside the grading sandbox")
         # torch.cuda.is_available() asks the driver, which makes CUDA unusable in forked processes
-        # ("poison fork"); asked through NVML it does not. On a GPU grader the judges use CUDA.
+        # ("poison fork"); asked through NVML it does not. So while the warm judge imports, any such
+        # question goes to NVML; the judges ask the driver again (NVML is read through ctypes,
+        # which the guard refuses to student code). On a GPU grader the judges use CUDA.
         os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         prepare()
+        del os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"]
         import torch
         if torch.cuda.is_initialized():
             raise SystemExit("CUDA was initialised before the judges were forked: they could not use it")
