@@ -2,9 +2,9 @@
 
 Starting a judge means importing torch, torchvision, matplotlib, IPython and the teaching library
 before the first cell runs, which is much of the time a notebook's grading takes (figures:
-book/instructor/measurements.md). ``python -m course_grader.judge --zygote`` does those imports once, in the grading sandbox
-(the same command, namespaces, uid and view of the files as a one-shot judge), and then forks one
-judge per submission. What one student's code could leave for the next is removed in between:
+book/instructor/measurements.md). ``python -m course_grader.judge --zygote`` does those imports
+once, in the grading sandbox (the same command, namespaces, uid and view of the files as a
+one-shot judge), and then forks one judge per submission. What one student's code could leave for the next is removed in between:
 
 * **No processes.** The zygote is the subreaper of its PID namespace. After a judge ends it sends
   SIGKILL to every process it may signal (``kill(-1)``) and reaps them all, so nothing a student
@@ -40,7 +40,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..sandbox import processes
+from ..sandbox import limits, processes
 
 HEADER = struct.Struct("!Q")
 MAX_REQUEST = 256 * 1024 ** 2
@@ -50,12 +50,6 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 # --- inside the sandbox ---------------------------------------------------------------------------
-
-def _prctl(option: int, value: int) -> None:
-    import ctypes
-    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
-
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:
     parts, left = [], size
@@ -71,7 +65,8 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 def serve(judge) -> None:
     """The zygote's loop (standard input is the socket); ``judge(request, channel_fd)`` never returns."""
     sock = socket.socket(fileno=0)
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if not limits.prctl(PR_SET_CHILD_SUBREAPER, 1):
+        raise OSError("prctl is not available: the warm judge needs Linux")
     while True:
         try:
             head, fds, _, _ = socket.recv_fds(sock, HEADER.size, 1)
@@ -171,8 +166,8 @@ class Zygote:
 
     REPLY_S = 60.0        # how long clearing up after a judge may take before the sandbox is replaced
 
-    def __init__(self, command: list[str], env: dict | None, staging: Path):
-        self.command, self.env, self.staging = command, env, staging
+    def __init__(self, command: list[str], staging: Path):
+        self.command, self.staging = command, staging
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.judges = 0       # judges forked in the current sandbox
@@ -190,7 +185,7 @@ class Zygote:
         ours, theirs = socket.socketpair()
         try:
             self.proc = subprocess.Popen(self.command, stdin=theirs, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=self.env, start_new_session=True)
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
         finally:
             theirs.close()
         self.sock = ours

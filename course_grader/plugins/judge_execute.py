@@ -205,7 +205,7 @@ class JudgeExecute(NbGraderPreprocessor):
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="warm-", dir=parent))
         os.chmod(staging, 0o755)
-        WARM[:] = [key, Zygote(bwrap.judge_command(config, staging, env, warm=True), None, staging)]
+        WARM[:] = [key, Zygote(bwrap.judge_command(config, staging, env, warm=True), staging)]
         return WARM[1]
 
     def run_judge(self, task: dict, files: Path, timeout: float, zygote: Zygote | None = None) -> "Outcome":

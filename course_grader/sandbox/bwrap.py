@@ -35,8 +35,9 @@ The task (the notebook's cells, hidden tests included) arrives on standard input
 verdicts leave on standard output (:mod:`course_grader.judge.protocol`); nothing is written to
 the host's disk from inside. Network: a namespace of its own with only a loopback. Processes: a
 PID namespace; when the judge exits, or the grader dies (``--die-with-parent``), every process
-it forked is killed (a warm judge kills them itself after each student). Each worker slot has a uid of its own (``BASE_UID + slot``), so the
-per-user process limit of one student's run cannot be exhausted by another's. Environment:
+it forked is killed (a warm judge kills them itself after each student). Each worker slot has a
+uid of its own (``BASE_UID + slot``), so the per-user process limit of one student's run cannot
+be exhausted by another's. Environment:
 cleared, then an allow-list (:func:`judge_environment`). Limits (:mod:`.limits`): CPU time,
 memory, file size, processes; /tmp is a size-limited tmpfs.
 

@@ -42,14 +42,21 @@ def limit_cpu(cpu_s: float) -> None:
     _lower(resource.RLIMIT_CPU, used + int(cpu_s), used + int(2 * cpu_s + 30))
 
 
+def prctl(option: int, value: int) -> bool:
+    """Linux's ``prctl(option, value)``: False where the C library has none (not Linux); OSError if
+    the kernel refuses."""
+    import ctypes
+    try:
+        call = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return False
+    if call(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}, {value}) failed")
+    return True
+
+
 def not_dumpable() -> None:
     """No other process of the sandbox uid may trace this one or read its memory, environment or
     descriptors (``/proc/<pid>/mem``): a process that student code starts despite the audit hook
     (``_posixsubprocess`` raises no audit event) runs as the same uid. Linux only; elsewhere a no-op."""
-    import ctypes
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return
-    if prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    prctl(PR_SET_DUMPABLE, 0)
